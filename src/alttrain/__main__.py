@@ -1,0 +1,3 @@
+from alttrain.cli import main
+
+raise SystemExit(main())

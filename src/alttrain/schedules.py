@@ -1,0 +1,65 @@
+"""Learning-rate schedules, stepped once per optimizer update (``None`` = constant learning rate).
+
+* ``cosine``: timm's ``CosineLRScheduler`` with warm-up, counted in updates (oialr spec section 2.6).
+* ``halve_every_epoch``: the Autoformer ``type1`` rule, lr = lr0 * 0.5 ** epoch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from alttrain.errors import UserError
+
+
+class Schedule:
+    """Sets the learning rate of every parameter group before each update."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, spec: dict[str, Any] | None, steps_per_epoch: int):
+        self.optimizer = optimizer
+        self.spec = dict(spec or {})
+        self.steps_per_epoch = steps_per_epoch
+        self.base_lrs = [g["lr"] for g in optimizer.param_groups]
+        self.kind = self.spec.pop("name", None)
+        self._timm = None
+        if self.kind == "cosine":
+            from timm.scheduler import CosineLRScheduler
+
+            epochs = self.spec.pop("epochs")
+            warmup = self.spec.pop("warmup_epochs", 0)
+            self._timm = CosineLRScheduler(
+                optimizer,
+                t_initial=(epochs - warmup) * steps_per_epoch,
+                warmup_t=warmup * steps_per_epoch,
+                warmup_prefix=True,
+                t_in_epochs=False,
+                **self.spec,
+            )
+        elif self.kind not in (None, "halve_every_epoch"):
+            raise UserError(f"unknown schedule {self.kind!r}; known: cosine, halve_every_epoch, or none")
+
+    def before_update(self, update: int) -> None:
+        """Set the learning rate for update number ``update`` (0-based)."""
+        if self._timm is not None:
+            self._timm.step_update(update)
+        elif self.kind == "halve_every_epoch":
+            epoch = update // self.steps_per_epoch
+            for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+                group["lr"] = base * 0.5**epoch
+
+    def current_lr(self) -> float:
+        """Learning rate of the first parameter group."""
+        return float(self.optimizer.param_groups[0]["lr"])
+
+
+def build_optimizer(params, spec: dict[str, Any]) -> torch.optim.Optimizer:
+    """``sgd`` (plain, momentum optional), ``adam`` or ``adamw`` from the run config's ``optimizer`` entry."""
+    options = dict(spec)
+    name = options.pop("name")
+    classes = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    if name not in classes:
+        raise UserError(f"unknown optimizer {name!r}; known: {', '.join(classes)}")
+    if "betas" in options:
+        options["betas"] = tuple(options["betas"])
+    return classes[name](params, **options)

@@ -1,0 +1,99 @@
+"""Helpers the Snakefile uses: scale-file merging and the list of figures and tables to build."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alttrain.errors import UserError
+
+SCALES = ("smoke", "cpu", "paper")
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override`` merged in (nested mappings merged key by key, other values replaced)."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def scale_file(config: dict[str, Any], root: str | Path = ".") -> Path:
+    """``config/scales/<scale>.yaml`` for the configured scale; an unknown scale names the allowed ones."""
+    scale = config.get("scale")
+    if scale not in SCALES:
+        raise UserError(f"config key 'scale' is {scale!r}; allowed: {', '.join(SCALES)} (e.g. --config scale=cpu)")
+    return Path(root) / "config" / "scales" / f"{scale}.yaml"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A figure or table the DAG builds."""
+
+    id: str
+    kind: str  # "figure" or "table"
+    paper: str
+    inputs: tuple[str, ...]
+    caption: str
+
+
+def artifacts(config: dict[str, Any]) -> dict[str, Artifact]:
+    """Every figure and table of the selected papers that is produced at the configured scale."""
+    from alttrain.figures import figure_modules
+    from alttrain.tables import table_modules
+
+    papers = set(config.get("papers", ()))
+    found: dict[str, Artifact] = {}
+    for kind, modules in (("figure", figure_modules()), ("table", table_modules())):
+        for artifact_id, module in modules.items():
+            spec = module.SPEC
+            if spec.paper in papers and config["scale"] in spec.scales:
+                found[artifact_id] = Artifact(artifact_id, kind, spec.paper, tuple(spec.inputs), spec.caption)
+    return found
+
+
+def check_config(config: dict[str, Any], schema_path: str | Path) -> None:
+    """Validate ``config`` against the JSON schema; the first fault becomes one :class:`UserError` line.
+
+    The message names the key (dotted path), the offending value and what is allowed, e.g.
+    ``config key 'fg.closed_form.seeds': [] should be non-empty; allowed: list of seeds; at least one``.
+    Snakemake's own ``validate`` runs afterwards (it also fills schema defaults).
+    """
+    import jsonschema
+    import yaml
+    from referencing import Registry, Resource
+
+    schema_path = Path(schema_path).resolve()
+
+    def retrieve(uri: str) -> Resource:
+        return Resource.from_contents(yaml.safe_load((schema_path.parent / Path(uri).name).read_text()))
+
+    schema = yaml.safe_load(schema_path.read_text())
+    schema["$id"] = schema_path.as_uri()
+    validator = jsonschema.Draft202012Validator(schema, registry=Registry(retrieve=retrieve))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is None:
+        return
+    key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    allowed = _allowed(error)
+    raise UserError(f"config key '{key}': {error.message}" + (f"; allowed: {allowed}" if allowed else ""))
+
+
+def _allowed(error) -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties":
+        return ", ".join(sorted(schema.get("properties", {}))) or "no keys"
+    if "enum" in schema:
+        return ", ".join(map(str, schema["enum"]))
+    parts = [schema.get("description", "")]
+    for bound in ("minimum", "exclusiveMinimum", "maximum", "minItems"):
+        if bound in schema:
+            parts.append(f"{bound} {schema[bound]}")
+    if "type" in schema:
+        parts.append(f"type {schema['type']}")
+    return "; ".join(p for p in parts if p)

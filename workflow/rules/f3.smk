@@ -1,0 +1,1 @@
+# f3: paper-specific jobs that are not training runs of the generic loop (filled in by the f3 pipeline).

@@ -1,0 +1,1 @@
+# fg: paper-specific jobs that are not training runs of the generic loop (filled in by the fg pipeline).

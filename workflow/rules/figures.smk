@@ -1,0 +1,45 @@
+# Figures and tables: one job per id, reading only aggregated CSVs (a style change never retrains).
+
+
+rule plot_figure:
+    input:
+        csvs=artifact_inputs,
+        style=STYLE,
+    output:
+        pdf=report(
+            "figures/{paper}/{artifact}.pdf",
+            caption="../report/artifact.rst",
+            category="{paper}",
+            subcategory="figures",
+            labels={"id": "{artifact}", "scale": SCALE},
+        ),
+        png="figures/{paper}/{artifact}.png",
+    params:
+        scale=SCALE,
+    log:
+        "results/logs/figures/{paper}/{artifact}.log",
+    shell:
+        "python -m alttrain figure {wildcards.artifact} --scale {params.scale} --out {output.pdf} "
+        "{input.csvs} > {log} 2>&1"
+
+
+rule build_table:
+    input:
+        csvs=artifact_inputs,
+        render=RENDER,
+    output:
+        markdown=report(
+            "results/tables/{paper}/{artifact}.md",
+            caption="../report/artifact.rst",
+            category="{paper}",
+            subcategory="tables",
+            labels={"id": "{artifact}", "scale": SCALE},
+        ),
+        latex="paper/{paper}/generated/tables/{artifact}.tex",
+    params:
+        scale=SCALE,
+    log:
+        "results/logs/tables/{paper}/{artifact}.log",
+    shell:
+        "python -m alttrain table {wildcards.artifact} --scale {params.scale} --markdown {output.markdown} "
+        "--latex {output.latex} {input.csvs} > {log} 2>&1"
