@@ -80,6 +80,7 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
     else:
         state.rows.append(_evaluate_epoch(0, cfg, model, data, loss, estimator, controller, cfg_splits,
                                           params_full, schedule, state))
+        _early_stopping(cfg, state.rows[0], state)  # epoch 0 (before training) is the first reference value
 
     started = time.perf_counter()
     epochs = range(state.epoch + 1, cfg.epochs + 1)

@@ -30,14 +30,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="alttrain verify")
     parser.add_argument("--scale", required=True)
     parser.add_argument("--papers", nargs="+", required=True)
-    parser.add_argument("--published-dir", type=Path, default=Path("paper/published"))
+    parser.add_argument("--published", type=Path, nargs="+", required=True, help="paper/published/<paper>.yaml files")
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--markdown", type=Path, required=True)
     parser.add_argument("csvs", nargs="*")
     args = parser.parse_args(argv)
     rows = []
-    for paper in args.papers:
-        published = load_published(args.published_dir / f"{paper}.yaml")
+    for path in args.published:
+        paper = path.stem
+        published = load_published(path)
         for entry in published.get("entries", []):
             status = "not transcribed" if entry.get("value") is None else "not run"
             rows.append({"paper": paper, "id": entry["id"], "status": status})

@@ -6,11 +6,20 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-REPO = Path(workflow.basedir)  # paths below are relative to the repository, so `--directory` works
-sys.path.insert(0, str(REPO / "src"))  # the package also works without `pip install -e .`
+REPO = Path(
+    workflow.basedir
+)  # paths below are relative to the repository, so `--directory` works
+sys.path.insert(
+    0, str(REPO / "src")
+)  # the package also works without `pip install -e .`
 
 from alttrain.grids import training_runs  # noqa: E402
-from alttrain.workflow import artifacts, check_config, deep_merge, scale_file  # noqa: E402
+from alttrain.workflow import (
+    artifacts,
+    check_config,
+    deep_merge,
+    scale_file,
+)  # noqa: E402
 
 config.update(deep_merge(yaml.safe_load(open(scale_file(config, REPO))), config))
 check_config(config, REPO / "config/schema/config.schema.yaml")
@@ -19,7 +28,9 @@ validate(config, "../../config/schema/config.schema.yaml")
 SCALE = config["scale"]
 STYLE = str(REPO / "src/alttrain/figures/style.py")
 RENDER = str(REPO / "src/alttrain/tables/render.py")
-PUBLISHED = str(REPO / "paper/published")
+PUBLISHED = [
+    str(REPO / "paper" / "published" / f"{paper}.yaml") for paper in config["papers"]
+]
 PAPERS = list(config["papers"])
 RUNS = training_runs(config)
 TRAINING_EXPERIMENTS = sorted({key.split("/")[1] for key in RUNS})
@@ -48,17 +59,28 @@ def run_config_json(wildcards):
 def experiment_summaries(wildcards):
     """summary.json of every run (all seeds) of one experiment."""
     prefix = f"{wildcards.paper}/{wildcards.experiment}/"
-    return [f"results/runs/{key}/summary.json" for key in RUNS if key.startswith(prefix)]
+    return [
+        f"results/runs/{key}/summary.json" for key in RUNS if key.startswith(prefix)
+    ]
 
 
 def artifact_inputs(wildcards):
     """Aggregated CSVs a figure or table is made from."""
-    return [f"results/metrics/{wildcards.paper}/{name}" for name in ARTIFACTS[wildcards.artifact].inputs]
+    return [
+        f"results/metrics/{wildcards.paper}/{name}"
+        for name in ARTIFACTS[wildcards.artifact].inputs
+    ]
 
 
 def metric_csvs(wildcards):
     """Every aggregated CSV that a figure or table of the selected papers reads."""
-    return sorted({f"results/metrics/{a.paper}/{name}" for a in ARTIFACTS.values() for name in a.inputs})
+    return sorted(
+        {
+            f"results/metrics/{a.paper}/{name}"
+            for a in ARTIFACTS.values()
+            for name in a.inputs
+        }
+    )
 
 
 def all_targets(wildcards):

@@ -14,10 +14,12 @@ rule plot_figure:
             labels={"id": "{artifact}", "scale": SCALE},
         ),
         png="figures/{paper}/{artifact}.png",
-    params:
-        scale=SCALE,
     log:
         "results/logs/figures/{paper}/{artifact}.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        scale=SCALE,
     shell:
         "python -m alttrain figure {wildcards.artifact} --scale {params.scale} --out {output.pdf} "
         "{input.csvs} > {log} 2>&1"
@@ -36,10 +38,12 @@ rule build_table:
             labels={"id": "{artifact}", "scale": SCALE},
         ),
         latex="paper/{paper}/generated/tables/{artifact}.tex",
-    params:
-        scale=SCALE,
     log:
         "results/logs/tables/{paper}/{artifact}.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        scale=SCALE,
     shell:
         "python -m alttrain table {wildcards.artifact} --scale {params.scale} --markdown {output.markdown} "
         "--latex {output.latex} {input.csvs} > {log} 2>&1"

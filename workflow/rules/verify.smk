@@ -4,16 +4,18 @@
 rule verify_results:
     input:
         csvs=metric_csvs,
-        published=expand(PUBLISHED + "/{paper}.yaml", paper=PAPERS),
+        published=PUBLISHED,
     output:
         json="results/verification/report.json",
         markdown="results/verification/report.md",
+    log:
+        "results/logs/verify.log",
+    conda:
+        "../../envs/plot.yaml"
     params:
         scale=SCALE,
         papers=PAPERS,
-        published=PUBLISHED,
-    log:
-        "results/logs/verify.log",
     shell:
-        "python -m alttrain verify --scale {params.scale} --papers {params.papers} --published-dir {params.published} "
+        "python -m alttrain verify --scale {params.scale} --papers {params.papers} "
+        "--published {input.published} "
         "--json {output.json} --markdown {output.markdown} {input.csvs} > {log} 2>&1"
