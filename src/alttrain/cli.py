@@ -20,10 +20,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "table": ("alttrain.commands", "table_main", "build one table id from aggregated CSVs"),
     "list": ("alttrain.commands", "list_main", "list methods, models, data sets, figures, tables"),
     "verify": ("alttrain.verify", "main", "compare reproduced numbers with the published ones"),
+    "paper-sources": ("alttrain.verify", "paper_sources_main", "write paper/<paper>/generated/*.tex"),
+    "results-readme": ("alttrain.verify", "results_readme_main", "rewrite README.md's results block"),
     "closed-form": ("alttrain.closed_form.cli", "closed_form_main", "fg: vectorised closed-form sweep"),
     "approx-quality": ("alttrain.closed_form.cli", "approx_quality_main", "fg: approximation-quality study"),
     "stability": ("alttrain.lowrank.cli", "stability_main", "oialr: SVD-basis stability from snapshots"),
     "bench": ("alttrain.bench", "main", "benchmark suite (results/bench/)"),
+    "f3": ("alttrain.tables.f3_data", "main", "f3: settings/not-run CSVs, empty experiments, gap reduction"),
 }
 
 

@@ -6,6 +6,8 @@ Figures and tables read only these CSVs, never checkpoints, so a style change ne
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,51 @@ def aggregate(summary_paths: list[str | Path]) -> tuple[pd.DataFrame, pd.DataFra
     if sort:
         final = final.sort_values(sort, kind="stable").reset_index(drop=True)
     return final, curve, align
+
+
+def mean_std_cell(
+    values: Sequence[float],
+    statuses: Sequence[str] | None = None,
+    diverged_epochs: Sequence[float | None] | None = None,
+    digits: int = 2,
+) -> str:
+    """A table cell over seeds: ``"mean ± std"`` of the runs that did not diverge (never a diverged number).
+
+    Args:
+        values: the metric of each seed (NaN or None where a run has no value).
+        statuses: each seed's ``status`` column (``completed``, ``early_stopped``, ``diverged``, ...);
+            ``None`` treats every run as valid.
+        diverged_epochs: each seed's ``diverged_epoch`` column (used for the label).
+        digits: decimals of mean and std.
+
+    Returns:
+        ``"97.10 ± 0.20"`` (sample std, ddof=1; a single run prints its value alone);
+        ``"diverged (epoch 3)"`` or ``"diverged (epochs 2, 5)"`` when every run diverged;
+        ``"97.10 ± 0.20 (1/3 seeds diverged, epoch 4)"`` when some did; ``"n/a"`` when there is no value.
+    """
+    statuses = list(statuses) if statuses is not None else ["completed"] * len(values)
+    epochs = list(diverged_epochs) if diverged_epochs is not None else [None] * len(values)
+    if not len(values) == len(statuses) == len(epochs):
+        raise ValueError("values, statuses and diverged_epochs need one entry per run")
+    diverged = [e for s, e in zip(statuses, epochs, strict=True) if s == "diverged"]
+    valid = [float(v) for v, s in zip(values, statuses, strict=True)
+             if s != "diverged" and v is not None and not math.isnan(float(v))]
+    known = sorted({int(e) for e in diverged if e is not None and not math.isnan(float(e))})
+    label = ""
+    if known:
+        label = f"epoch{'s' if len(known) > 1 else ''} {', '.join(map(str, known))}"
+    if diverged and not valid:
+        return f"diverged ({label})" if label else "diverged"
+    if not valid:
+        return "n/a"
+    mean = sum(valid) / len(valid)
+    cell = f"{mean:.{digits}f}"
+    if len(valid) > 1:
+        std = math.sqrt(sum((v - mean) ** 2 for v in valid) / (len(valid) - 1))
+        cell += f" ± {std:.{digits}f}"
+    if diverged:
+        cell += f" ({len(diverged)}/{len(statuses)} seeds diverged" + (f", {label})" if label else ")")
+    return cell
 
 
 def write_aggregate(summary_paths: list[str | Path], final: Path, curves: Path, alignment: Path) -> None:

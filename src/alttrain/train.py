@@ -25,10 +25,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from alttrain import distributed
 from alttrain.atomic import write_atomic, write_csv, write_json
 from alttrain.config import RunConfig
 from alttrain.data import DataSplits, load_dataset
-from alttrain.devices import resolve_device
 from alttrain.errors import UserError
 from alttrain.losses import Loss
 from alttrain.methods import GradientEstimator, create_method
@@ -47,7 +47,7 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
     """
     run_dir = Path(run_dir)
     torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
+    dist_ctx, device = distributed.init(cfg.device)  # one device per process, chosen once
     data = load_dataset(cfg.dataset, root=cfg.data_root, search_paths=cfg.data_search_paths).to(device)
     if data.val is None and "val" in cfg.eval_splits:
         cfg_splits = tuple(s for s in cfg.eval_splits if s != "val")
@@ -63,6 +63,7 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
         **{k: v for k, v in cfg.method.items() if k != "name"},
     )
     model.to(device)
+    distributed.broadcast_module(model)  # no-op in one process; with several, every rank starts from rank 0
     optimizer = build_optimizer([p for p in model.parameters() if p.requires_grad], cfg.optimizer)
     controller = None
     if cfg.lowrank is not None:
@@ -94,10 +95,12 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
         losses = []
         for start in range(0, len(order), cfg.batch_size):
             index = order[start : start + cfg.batch_size]
-            x, y = data.train.take(index)
+            local = distributed.shard(index)  # this process's part of the global batch (all of it in one)
+            x, y = data.train.take(local)
             schedule.before_update(state.updates)
             optimizer.zero_grad(set_to_none=True)
-            batch_loss = float(estimator.compute_gradients(x, y, index))
+            batch_loss = float(estimator.compute_gradients(x, y, local)) if len(local) else 0.0
+            batch_loss = distributed.average_gradients(model, batch_loss, len(local), len(index))
             losses.append(batch_loss)
             if _diverged(batch_loss, cfg.divergence_threshold):
                 state.status, state.diverged_epoch = "diverged", epoch
@@ -118,17 +121,20 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
         if state.status == "running":
             _early_stopping(cfg, row, state)
         state.epoch = epoch
-        if state.status != "running" or epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
+        checkpoint_due = state.status != "running" or epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs
+        if checkpoint_due and dist_ctx.is_main:
             _save_checkpoint(ckpt_path, cfg, model, optimizer, estimator, controller, shuffle, state)
         bar.set_postfix(loss=f"{row['train_batch_loss']:.4g}")
     if state.status == "running":
         state.status = "completed"
     state.seconds += time.perf_counter() - started
     summary = _summary(cfg, data, device, model, params_full, state)
-    write_csv(run_dir / "metrics.csv", pd.DataFrame(state.rows))
-    write_csv(run_dir / "alignment.csv", pd.DataFrame(state.align_rows, columns=ALIGN_COLUMNS))
-    write_json(run_dir / "summary.json", summary)
-    ckpt_path.unlink(missing_ok=True)
+    if dist_ctx.is_main:
+        write_csv(run_dir / "metrics.csv", pd.DataFrame(state.rows))
+        write_csv(run_dir / "alignment.csv", pd.DataFrame(state.align_rows, columns=ALIGN_COLUMNS))
+        write_json(run_dir / "summary.json", summary)
+        ckpt_path.unlink(missing_ok=True)
+    distributed.finish()
     return summary
 
 
@@ -200,7 +206,7 @@ def _probe_alignment(cfg: RunConfig, model, data: DataSplits, estimator: Gradien
     index = torch.arange(min(cfg.alignment.get("probe_size", 64), len(data.train)), device=data.train.y.device)
     x, y = data.train.take(index)
     buffers = {n: b.clone() for n, b in model.named_buffers()}
-    rng_global = torch.get_rng_state()
+    rng_global = _global_rng_state()
     rng_method = estimator.generator.get_state()
     saved_grads = {n: p.grad for n, p in model.named_parameters()}
     was_training = model.training
@@ -209,14 +215,14 @@ def _probe_alignment(cfg: RunConfig, model, data: DataSplits, estimator: Gradien
         p.grad = None
     true = estimator.true_gradients(x, y)
     _restore(model, buffers)
-    torch.set_rng_state(rng_global)
+    _set_global_rng_state(rng_global)
     estimator.compute_gradients(x, y, index, update_state=False)
     estimates = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
     result = alignment_by_parameter(estimates, true)
     for n, p in model.named_parameters():
         p.grad = saved_grads.get(n)
     _restore(model, buffers)
-    torch.set_rng_state(rng_global)
+    _set_global_rng_state(rng_global)
     estimator.generator.set_state(rng_method)
     model.train(was_training)
     return result
@@ -229,6 +235,18 @@ def _restore(model, buffers: dict[str, torch.Tensor]) -> None:
                 b.copy_(buffers[n])
 
 
+def _global_rng_state() -> dict[str, torch.Tensor | None]:
+    """Global CPU RNG state and, once CUDA is in use, the current GPU's (dropout on a GPU draws from it)."""
+    cuda = torch.cuda.get_rng_state() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+    return {"cpu": torch.get_rng_state(), "cuda": cuda}
+
+
+def _set_global_rng_state(state: dict[str, torch.Tensor | None]) -> None:
+    torch.set_rng_state(state["cpu"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
 def _save_checkpoint(path: Path, cfg, model, optimizer, estimator, controller, shuffle, state: _State) -> None:
     payload = {
         "fingerprint": cfg.fingerprint(),
@@ -236,7 +254,7 @@ def _save_checkpoint(path: Path, cfg, model, optimizer, estimator, controller, s
         "optimizer": optimizer.state_dict(),
         "estimator": estimator.state_dict(),
         "controller": controller.state_dict() if controller is not None else None,
-        "rng_global": torch.get_rng_state(),
+        "rng_global": _global_rng_state(),
         "rng_shuffle": shuffle.get_state(),
         "state": state.to_dict(),
     }
@@ -245,7 +263,13 @@ def _save_checkpoint(path: Path, cfg, model, optimizer, estimator, controller, s
 
 def _load_checkpoint(path: Path, cfg, model, optimizer, estimator, controller, shuffle, state: _State) -> None:
     """Restore a checkpoint (``weights_only=True``: nothing in it can execute code)."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, corrupt, or holding objects that weights_only refuses to build
+        raise UserError(
+            f"cannot read the checkpoint {path} ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+            f"nothing was changed. Delete {path.parent} to restart this run from epoch 0."
+        ) from err
     if payload["fingerprint"] != cfg.fingerprint():
         raise UserError(
             f"{path} belongs to a run with a different configuration; refusing to mix them. "
@@ -256,14 +280,16 @@ def _load_checkpoint(path: Path, cfg, model, optimizer, estimator, controller, s
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     estimator.load_state_dict(payload["estimator"])
-    torch.set_rng_state(payload["rng_global"])
+    _set_global_rng_state(payload["rng_global"])
     shuffle.set_state(payload["rng_shuffle"])
     vars(state).update(payload["state"])
 
 
 def _summary(cfg, data, device, model, params_full, state: _State) -> dict[str, Any]:
     final = state.rows[-1]
-    best = next((r for r in state.rows if r["epoch"] == state.best_epoch), final)
+    best = final  # without early stopping the best epoch is the last one (summary["best_epoch"] says so too)
+    if cfg.early_stopping:
+        best = next((r for r in state.rows if r["epoch"] == state.best_epoch), final)
     return {
         "paper": cfg.paper,
         "experiment": cfg.experiment,
@@ -283,6 +309,7 @@ def _summary(cfg, data, device, model, params_full, state: _State) -> dict[str, 
         "wall_time_s": state.seconds,
         "epoch_seconds": state.epoch_seconds,
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "processes": distributed.world_size(),
         "versions": _versions(),
     }
 
@@ -291,4 +318,4 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import version
 
     return {"python": platform.python_version(), "torch": torch.__version__, "timm": version("timm"),
-            "platform": platform.platform()}
+            "numpy": version("numpy"), "cuda": torch.version.cuda or "none", "platform": platform.platform()}

@@ -1,7 +1,12 @@
 """Verification: compare reproduced numbers with ``paper/published/<paper>.yaml`` and write the report.
 
-(Foundation version: reads the published files and lists their entries as "not transcribed" / "not run"; the
-verification pipeline adds tolerances, claims and the HTML page.)
+``python -m alttrain verify --scale S --papers fg oialr f3 --json J --markdown M [CSV...]`` reads the
+published files (validated against ``config/schema/published.schema.yaml``) and the aggregated CSVs, evaluates
+every entry and claim (see :mod:`alttrain.verification.checks`) and writes ``report.json``, ``report.md``,
+``report.html`` (self-contained, figures inline) and ``summary.txt`` (the one-screen summary the workflow
+prints at its end).
+Filling a ``value: null`` of a published file with the number from the PDF is all it takes to have it
+compared.
 """
 
 from __future__ import annotations
@@ -9,42 +14,119 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
 from alttrain.atomic import write_json, write_text
-from alttrain.errors import UserError
+from alttrain.verification.published import load_published
+
+__all__ = ["load_published", "main", "paper_sources_main", "results_readme_main", "run_verification"]
 
 
-def load_published(path: Path) -> dict:
-    """A published-numbers file; an empty file is an empty list of entries."""
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise UserError(f"{path} is not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise UserError(f"{path} must be a mapping with 'entries' and 'claims'")
-    return data
+def run_verification(
+    scale: str,
+    papers: list[str],
+    published: Path | dict[str, Path],
+    metrics_dir: Path,
+    csvs: list[str] = (),
+    figures_dir: Path = Path("figures"),
+    tables_dir: Path = Path("results/tables"),
+    check_experiments: bool = True,
+    out_dir: Path = Path("results/verification"),
+    paths: dict[str, Path] | None = None,
+) -> dict:
+    """Build the report and write its four files; return the report dict.
+
+    Args:
+        published: folder of ``<paper>.yaml`` files, or the file of each paper.
+        paths: file per output (``json``, ``markdown``, ``html``, ``summary``); missing ones go to ``out_dir``
+            as report.json, report.md, report.html and summary.txt.
+    """
+    from alttrain.verification.catalog import KnownExperiments
+    from alttrain.verification.html import render_html
+    from alttrain.verification.report import CsvStore, build_report, render_markdown, render_summary
+
+    known = {paper: KnownExperiments(paper) for paper in papers} if check_experiments else None
+    store = CsvStore(metrics_dir, csvs)
+    report = build_report(scale, papers, published, store, known, figures_dir)
+    names = {"json": "report.json", "markdown": "report.md", "html": "report.html", "summary": "summary.txt"}
+    paths = {k: Path((paths or {}).get(k) or Path(out_dir) / name) for k, name in names.items()}
+    write_json(paths["json"], report)
+    write_text(paths["markdown"], render_markdown(report))
+    write_text(paths["html"], render_html(report, tables_dir))
+    write_text(paths["summary"], render_summary(report, str(paths["html"])))
+    return report
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="alttrain verify")
+    """``verify --scale S --papers P... --json J --markdown M [options] [CSV...]``."""
+    parser = argparse.ArgumentParser(prog="alttrain verify", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", required=True)
     parser.add_argument("--papers", nargs="+", required=True)
-    parser.add_argument("--published", type=Path, nargs="+", required=True, help="paper/published/<paper>.yaml files")
-    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument(
+        "--published", type=Path, nargs="+", default=[], help="paper/published/<paper>.yaml files"
+    )
+    parser.add_argument(
+        "--published-dir", type=Path, default=Path("paper/published"), help="for papers not in --published"
+    )
+    parser.add_argument("--json", type=Path, required=True, help="report.json (the other files go beside it)")
     parser.add_argument("--markdown", type=Path, required=True)
-    parser.add_argument("csvs", nargs="*")
+    parser.add_argument("--html", type=Path, default=None, help="default: report.html beside --json")
+    parser.add_argument("--summary", type=Path, default=None, help="default: summary.txt beside --json")
+    parser.add_argument("--metrics-dir", type=Path, default=Path("results/metrics"))
+    parser.add_argument("--figures-dir", type=Path, default=Path("figures"))
+    parser.add_argument("--tables-dir", type=Path, default=Path("results/tables"))
+    parser.add_argument(
+        "--no-experiment-check",
+        action="store_true",
+        help="do not refuse experiments that no scale of the workflow produces",
+    )
+    parser.add_argument("csvs", nargs="*", help="aggregated CSVs (default: looked up under --metrics-dir)")
     args = parser.parse_args(argv)
-    rows = []
-    for path in args.published:
-        paper = path.stem
-        published = load_published(path)
-        for entry in published.get("entries", []):
-            status = "not transcribed" if entry.get("value") is None else "not run"
-            rows.append({"paper": paper, "id": entry["id"], "status": status})
-    write_json(args.json, {"scale": args.scale, "entries": rows})
-    lines = [f"# Verification report (scale {args.scale})", "", "| paper | id | status |", "|---|---|---|"]
-    lines += [f"| {r['paper']} | {r['id']} | {r['status']} |" for r in rows]
-    write_text(args.markdown, "\n".join(lines) + "\n")
-    print(f"verification: {len(rows)} entries")
+    paths = {"json": args.json, "markdown": args.markdown, "html": args.html, "summary": args.summary}
+    given = {path.stem: path for path in args.published}
+    published = {paper: given.get(paper, args.published_dir / f"{paper}.yaml") for paper in args.papers}
+    run_verification(
+        args.scale,
+        args.papers,
+        published,
+        args.metrics_dir,
+        args.csvs,
+        args.figures_dir,
+        args.tables_dir,
+        not args.no_experiment_check,
+        args.json.parent,
+        paths,
+    )
+    print((args.summary or args.json.parent / "summary.txt").read_text(), end="")
+    return 0
+
+
+def paper_sources_main(argv: list[str]) -> int:
+    """``paper-sources --paper P --out-dir paper/P/generated``: numbers, includes, verification .tex."""
+    import json
+
+    from alttrain.verification.latex import write_paper_sources
+
+    parser = argparse.ArgumentParser(prog="alttrain paper-sources")
+    parser.add_argument("--paper", required=True, choices=("fg", "oialr", "f3"))
+    parser.add_argument("--report", type=Path, default=Path("results/verification/report.json"))
+    parser.add_argument("--out-dir", type=Path, required=True)
+    parser.add_argument("--metrics-dir", type=Path, default=Path("results/metrics"))
+    parser.add_argument("--figures-dir", type=Path, default=Path("figures"))
+    args = parser.parse_args(argv)
+    report = json.loads(args.report.read_text())
+    for path in write_paper_sources(report, args.paper, args.out_dir, args.metrics_dir, args.figures_dir):
+        print(path)
+    return 0
+
+
+def results_readme_main(argv: list[str]) -> int:
+    """``results-readme [--readme README.md]``: rewrite README's results block from the verification JSON."""
+    from alttrain.verification.readme import update_readme
+
+    parser = argparse.ArgumentParser(prog="alttrain results-readme")
+    parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    parser.add_argument("--report", type=Path, default=Path("results/verification/report.json"))
+    parser.add_argument("--benchmarks", type=Path, default=Path("results/benchmarks"))
+    args = parser.parse_args(argv)
+    update_readme(args.readme, args.report, args.benchmarks)
+    print(f"updated the results block of {args.readme}")
     return 0

@@ -1,4 +1,5 @@
 # Figures and tables: one job per id, reading only aggregated CSVs (a style change never retrains).
+from alttrain.verification.provenance import labels_function, provenance_function
 
 
 rule plot_figure:
@@ -11,7 +12,7 @@ rule plot_figure:
             caption="../report/artifact.rst",
             category="{paper}",
             subcategory="figures",
-            labels={"id": "{artifact}", "scale": SCALE},
+            labels=labels_function(SCALE),
         ),
         png="figures/{paper}/{artifact}.png",
     log:
@@ -20,6 +21,7 @@ rule plot_figure:
         "../../envs/plot.yaml"
     params:
         scale=SCALE,
+        provenance=provenance_function(SCALE),
     shell:
         "python -m alttrain figure {wildcards.artifact} --scale {params.scale} --out {output.pdf} "
         "{input.csvs} > {log} 2>&1"
@@ -35,7 +37,7 @@ rule build_table:
             caption="../report/artifact.rst",
             category="{paper}",
             subcategory="tables",
-            labels={"id": "{artifact}", "scale": SCALE},
+            labels=labels_function(SCALE),
         ),
         latex="paper/{paper}/generated/tables/{artifact}.tex",
     log:
@@ -44,6 +46,7 @@ rule build_table:
         "../../envs/plot.yaml"
     params:
         scale=SCALE,
+        provenance=provenance_function(SCALE),
     shell:
         "python -m alttrain table {wildcards.artifact} --scale {params.scale} --markdown {output.markdown} "
         "--latex {output.latex} {input.csvs} > {log} 2>&1"

@@ -1,13 +1,25 @@
-# Verification: published numbers and claims against the aggregated CSVs.
+# Verification: published numbers and claims (paper/published/<paper>.yaml) against the aggregated CSVs.
+# The published files are validated while the DAG is built, so a malformed one stops Snakemake before any job.
+# Input functions come from alttrain.verification.dag (rule files hold rules only).
+from alttrain.verification import dag
+
+PUBLISHED_DATA = dag.load_all_published(PAPERS, PUBLISHED, RUNS)
+PUBLISHED_SCHEMA = str(REPO / "config/schema/published.schema.yaml")
+verification_csvs = dag.verification_csvs(ARTIFACTS, RUNS, PUBLISHED_DATA, metric_csvs)
+artifact_files = dag.artifact_files(ARTIFACTS)
 
 
 rule verify_results:
     input:
-        csvs=metric_csvs,
+        csvs=verification_csvs,
         published=PUBLISHED,
+        schema=PUBLISHED_SCHEMA,
+        artifacts=artifact_files,
     output:
         json="results/verification/report.json",
         markdown="results/verification/report.md",
+        html="results/verification/report.html",
+        summary="results/verification/summary.txt",
     log:
         "results/logs/verify.log",
     conda:
@@ -17,5 +29,9 @@ rule verify_results:
         papers=PAPERS,
     shell:
         "python -m alttrain verify --scale {params.scale} --papers {params.papers} "
-        "--published {input.published} "
-        "--json {output.json} --markdown {output.markdown} {input.csvs} > {log} 2>&1"
+        "--published {input.published} --json {output.json} --markdown {output.markdown} "
+        "--html {output.html} --summary {output.summary} {input.csvs} > {log} 2>&1"
+
+
+onsuccess:
+    dag.show_verification_summary(SCALE, PAPERS)

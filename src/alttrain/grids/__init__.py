@@ -25,6 +25,7 @@ class Settings:
     threads: int = 1
     data_root: str = "resources/downloads"
     data_search_paths: tuple[str, ...] = ()
+    imagenet: str | None = None  # data.imagenet: ImageNet-2012 folder (None = the ImageNet experiments are excluded)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
@@ -35,6 +36,7 @@ class Settings:
             threads=config.get("threads_per_job", 1),
             data_root=data.get("root", "resources/downloads"),
             data_search_paths=tuple(data.get("search_paths", ())),
+            imagenet=data.get("imagenet"),
         )
 
     def run(self, **fields: Any) -> dict[str, Any]:

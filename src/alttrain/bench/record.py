@@ -1,0 +1,113 @@
+"""What one benchmark case records: measurement rows, targets, notes and the errors it survived.
+
+A case never aborts the suite: :meth:`CaseRecord.attempt` runs one part of it and turns an exception into an
+``errors`` entry, so a missing component (another engineer's module not written yet, an API that changed) shows up
+in the JSON and the table instead of stopping the benchmark.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from alttrain.bench.harness import Settings, count_flops, error_text, peak_memory, time_interleaved
+
+OPERATORS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, "<": operator.lt, ">=": operator.ge,
+                                                         ">": operator.gt}
+
+
+@dataclass
+class CaseRecord:
+    """Results of one case (``forward_gradient``, ``closed_form``, ``oialr``, ``f3``)."""
+
+    name: str
+    title: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    sizes: dict[str, Any] = field(default_factory=dict)
+
+    def attempt(self, what: str, fn: Callable[[], Any]) -> Any:
+        """Run ``fn``; on an exception record it under ``what`` and return None."""
+        try:
+            return fn()
+        except Exception as err:  # why broad: a case must fail soft, whatever the component raises
+            self.errors.append({"what": what, "error": error_text(err)})
+            return None
+
+    def row(self, name: str) -> dict[str, Any] | None:
+        """The measurement row called ``name``."""
+        return next((r for r in self.rows if r["name"] == name), None)
+
+    def target(self, target_id: str, description: str, value: float | None, op: str, threshold: float,
+               unit: str = "x", note: str | None = None) -> dict[str, Any]:
+        """Record a target; ``met`` is None when the value could not be measured."""
+        met = None if value is None else bool(OPERATORS[op](value, threshold))
+        entry = {"id": target_id, "description": description, "value": value, "op": op, "threshold": threshold,
+                 "unit": unit, "met": met, "note": note}
+        self.targets.append(entry)
+        return entry
+
+    def status(self) -> str:
+        """``ok``, ``partial`` (some parts failed) or ``error`` (nothing measured)."""
+        if not self.errors:
+            return "ok"
+        return "partial" if self.rows else "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the JSON file."""
+        return {"name": self.name, "title": self.title, "status": self.status(), "sizes": self.sizes,
+                "rows": self.rows, "targets": self.targets, "notes": self.notes, "errors": self.errors}
+
+
+def measure_group(
+    record: CaseRecord,
+    group: str,
+    variants: dict[str, Callable[[], Any]],
+    settings: Settings,
+    *,
+    baseline: str | None = None,
+    forward_flops: int | None = None,
+    items_per_call: int | None = None,
+    item_unit: str = "samples",
+) -> dict[str, dict[str, Any]]:
+    """Time ``variants`` interleaved, then measure each one's peak memory and FLOPs; append one row per variant.
+
+    Args:
+        record: the case the rows go to.
+        group: prefix of the row names (e.g. ``mlp``); a row is named ``"<group>: <variant>"``.
+        variants: variant name -> zero-argument callable doing one unit of work.
+        settings: measurement settings.
+        baseline: variant every ratio is relative to (``ratio`` = median time / the baseline's median time).
+        forward_flops: FLOPs of one plain forward pass; rows then get ``flops_per_forward``.
+        items_per_call: work items per call (samples, steps x runs) for the throughput column.
+        item_unit: name of the items.
+
+    Returns:
+        The new rows by variant name.
+    """
+    timings = time_interleaved(variants, settings)
+    base = timings[baseline].median_s if baseline is not None else None
+    rows = {}
+    for name, fn in variants.items():
+        timing = timings[name]
+        row: dict[str, Any] = {
+            "name": f"{group}: {name}", "group": group, "variant": name, "median_s": timing.median_s,
+            "times_s": timing.times_s, "calls_per_sample": timing.calls_per_sample,
+            "baseline": f"{group}: {baseline}" if baseline is not None else None,
+            "ratio": timing.median_s / base if base else None,
+        }
+        row["peak_mem_bytes"] = record.attempt(f"{group}: {name}: peak memory", lambda fn=fn: peak_memory(fn, settings))
+        flops = record.attempt(f"{group}: {name}: FLOP count", lambda fn=fn: count_flops(fn, settings))
+        row["flops"] = flops
+        row["flops_per_forward"] = flops / forward_flops if flops and forward_flops else None
+        row["gflop_per_s"] = flops / timing.median_s / 1e9 if flops else None
+        if items_per_call:
+            row["throughput"] = items_per_call / timing.median_s
+            row["throughput_unit"] = f"{item_unit}/s"
+        record.rows.append(row)
+        rows[name] = row
+    return rows

@@ -1,0 +1,267 @@
+"""The OIALR controller: full-rank warm-up, switch to U Sigma V^T, periodic re-diagonalisation and truncation.
+
+The training loop calls :meth:`OIALRController.after_step` once per optimizer step (never inside ``forward``), and
+:meth:`~OIALRController.metrics` at each evaluation (spec 2.3; 6 #1). Counting (a documented choice): ``delay`` = d
+full-rank updates, then the switch and the first stability check right after update d, further checks after
+updates d + nu, d + 2 nu, ... The authors' code counts training-mode forward calls and acts before the forward of
+call d, i.e. after d - 1 updates; ``count_forward_calls: true`` reproduces that exactly (a forward pre-hook), and
+``ddp_eval_counting_quirk: true`` also counts evaluation forwards after the switch (the multi-GPU quirk, spec 6 #2:
+checks then come more often, by the number of evaluation batches per epoch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from alttrain.errors import UserError
+from alttrain.lowrank.layers import CONV_TYPES, FORWARD_MODES, LowRankFactors, convert_module, weight_name
+from alttrain.lowrank.linalg import thin_svd, truncation_rank
+from alttrain.lowrank.optim_state import slice_to, swap_parameter, zeros_like_param
+
+
+@dataclass(frozen=True)
+class OIALROptions:
+    """OIALR settings (authors' constructor defaults, spec 2.4; the extension options default off).
+
+    Attributes:
+        delay: d, full-rank updates before the switch (also the update of the first check).
+        stability_frequency: nu, updates between checks.
+        sigma_cutoff_fraction: beta, singular values below beta * S[0] are cut.
+        network_layer_perc_step: p, the checked set grows by int((L - 1) * p) layers (deepest first) per check.
+        stable_update_delay: s, checks a layer sits out after it was updated.
+        keep_first_layer: the first eligible layer stays full rank.
+        keep_last_layer: the last converted layer stays full rank (not the head when the head is ineligible).
+        full_rank_warmup: False converts when the controller is built.
+        reinit_shapes: True shrinks U, Sigma, V^T; False zeroes Sigma's tail instead.
+        fixed_inner_dim: never truncate (fixed-rank ablation).
+        inner_dim_init_ratio: initial rank as a fraction of min(m, n).
+        min_dim_fraction: rank floor as a fraction of the layer's smaller dimension (authors: 0.01).
+        forward: ``auto`` / ``dense`` / ``factorized`` (see :mod:`alttrain.lowrank.layers`).
+        rotate_moments: rotate the optimizer moments with Sigma's re-diagonalisation (extension).
+        bf16_rotation_quirk: round U U_sigma and V_sigma^T V^T to bfloat16 (authors' autocast, spec 6 #5).
+        count_forward_calls: count training forward calls like the authors' code (spec 6 #1).
+        ddp_eval_counting_quirk: with ``count_forward_calls``, also count evaluation forwards after the switch.
+    """
+
+    delay: int = 1000
+    stability_frequency: int = 100
+    sigma_cutoff_fraction: float = 0.1
+    network_layer_perc_step: float = 0.1
+    stable_update_delay: int = 0
+    keep_first_layer: bool = False
+    keep_last_layer: bool = True
+    full_rank_warmup: bool = True
+    reinit_shapes: bool = True
+    fixed_inner_dim: bool = False
+    inner_dim_init_ratio: float = 1.0
+    min_dim_fraction: float = 0.01
+    forward: str = "auto"
+    rotate_moments: bool = False
+    bf16_rotation_quirk: bool = False
+    count_forward_calls: bool = False
+    ddp_eval_counting_quirk: bool = False
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> OIALROptions:
+        """Validated options; an unknown key or a bad value is a :class:`UserError` naming it."""
+        allowed = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise UserError(f"unknown lowrank option(s) {unknown}; allowed: {sorted(allowed)}")
+        options = cls(**raw)
+        if options.delay < 0 or options.stability_frequency < 1 or options.stable_update_delay < 0:
+            raise UserError("lowrank: delay >= 0, stability_frequency >= 1 and stable_update_delay >= 0 are required")
+        if not 0 < options.inner_dim_init_ratio <= 1 or options.forward not in FORWARD_MODES:
+            raise UserError(f"lowrank: inner_dim_init_ratio in (0, 1] and forward in {FORWARD_MODES} are required")
+        return options
+
+
+def eligible(module: nn.Module) -> bool:
+    """Whether the authors' rules convert ``module`` (spec 2.3 step 4; 6 #4).
+
+    Linear (and attention's packed 3E x E projection): min(out, in) > max(out, in) / 10. Conv: skipped only when
+    its (C_out, rest) matrix has too few columns, cols < rows / 10 (the intended transposition is a no-op upstream).
+    """
+    if isinstance(module, nn.MultiheadAttention):
+        if not module._qkv_same_embed_dim or module._parameters.get("in_proj_weight") is None:
+            return False  # separate q/k/v weights (kdim != embed_dim) are not handled
+    elif not isinstance(module, (nn.Linear, *CONV_TYPES)):
+        return False
+    weight = module._parameters.get(weight_name(module))
+    if weight is None or not weight.requires_grad or weight.dim() < 2:
+        return False
+    rows, cols = weight.shape[0], math.prod(weight.shape[1:])
+    if isinstance(module, CONV_TYPES):
+        return not cols < rows / 10
+    return min(rows, cols) > max(rows, cols) / 10
+
+
+def eligible_layers(model: nn.Module) -> list[str]:
+    """Names of the eligible modules in module order (attention before its ``out_proj``)."""
+    return [name for name, module in model.named_modules() if eligible(module)]
+
+
+class OIALRController:
+    """Converts and truncates the model's eligible layers; keeps the optimizer's groups and state consistent."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None, options: OIALROptions) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.options = options
+        self.original_total = sum(p.numel() for p in model.parameters())
+        self.original_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        targets = eligible_layers(model)
+        if options.keep_first_layer:
+            targets = targets[1:]
+        if options.keep_last_layer:
+            targets = targets[:-1]  # the last *converted* layer (spec 6 #3)
+        self.targets = targets
+        self.phase = "full_rank"
+        self.count = 0  # updates (or forward calls with count_forward_calls)
+        self.next_check = 0
+        self.counter = 0
+        self.checks = 0
+        self.stable_delay = dict.fromkeys(targets, 0)
+        self.ranks: dict[str, int] = {}
+        if not options.full_rank_warmup or options.delay == 0:
+            self._switch()
+        if options.count_forward_calls:
+            model.register_forward_pre_hook(self._forward_pre_hook)
+
+    # ------------------------------------------------------------------ loop interface
+    def after_step(self, update: int) -> None:
+        """Called after optimizer update number ``update`` (1-based)."""
+        if not self.options.count_forward_calls:
+            self.count = update
+            self._advance()
+
+    def metrics(self) -> dict[str, float]:
+        """Compression % (all stored values incl. U, V vs the original total), ranks and checks so far."""
+        stored = sum(p.numel() for p in self.model.parameters())
+        full = sum(self._factors(n).full_rank for n in self.ranks)
+        return {
+            "compression_pct": 100.0 * stored / self.original_total,
+            "lowrank_layers": len(self.ranks),
+            "rank_pct": 100.0 * sum(self.ranks.values()) / full if full else math.nan,
+            "rank_checks": self.checks,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Counters and ranks (the factors themselves are in the model's state dict)."""
+        return {"phase": self.phase, "count": self.count, "next_check": self.next_check, "counter": self.counter,
+                "checks": self.checks, "stable_delay": dict(self.stable_delay), "ranks": dict(self.ranks),
+                "shapes": {n: self._factors(n).rank for n in self.ranks}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Rebuild the low-rank layers with the saved ranks (before the model's and optimizer's state load)."""
+        for name, rank in state["shapes"].items():
+            module = self.model.get_submodule(name)
+            if not hasattr(module, "factors"):
+                old = module._parameters[weight_name(module)]
+                factors = convert_module(module, rank=rank, forward_mode=self.options.forward)
+                swap_parameter(self.optimizer, old, factors.sigma, zeros_like_param(factors.sigma))
+            elif module.factors.rank != rank:
+                self._replace_factors(name, LowRankFactors(module.factors.weight_shape, rank, module.factors.u.dtype,
+                                                           module.factors.u.device), slice_to(rank))
+        for key in ("phase", "count", "next_check", "counter", "checks"):
+            setattr(self, key, state[key])
+        self.stable_delay = dict(state["stable_delay"])
+        self.ranks = dict(state["ranks"])
+
+    # ------------------------------------------------------------------ schedule
+    def _forward_pre_hook(self, module: nn.Module, args: Any) -> None:
+        if module.training or (self.options.ddp_eval_counting_quirk and self.phase == "low_rank"):
+            self.count += 1
+            self._advance()
+
+    def _advance(self) -> None:
+        if self.phase == "full_rank" and self.count >= self.options.delay:
+            self._switch()
+        if self.phase == "low_rank" and self.count >= self.next_check:
+            self._check()
+            self.next_check += self.options.stability_frequency
+
+    def _switch(self) -> None:
+        """Convert every target layer; Sigma takes the weight's place in the optimizer with zero moments."""
+        for name in self.targets:
+            module = self.model.get_submodule(name)
+            old = module._parameters[weight_name(module)]
+            factors = convert_module(module, init_ratio=self.options.inner_dim_init_ratio,
+                                     forward_mode=self.options.forward)
+            swap_parameter(self.optimizer, old, factors.sigma, zeros_like_param(factors.sigma))
+            self.ranks[name] = factors.rank
+        self.phase = "low_rank"
+        self.next_check = self.options.delay if self.options.delay > 0 else self.options.stability_frequency
+
+    def _check(self) -> None:
+        """One stability check: the deepest ``counter`` layers are re-diagonalised and truncated (spec 2.3 step 5)."""
+        self.checks += 1
+        layers = len(self.targets)
+        self.counter += int((layers - 1) * self.options.network_layer_perc_step)
+        chosen = self.targets[-self.counter:]  # a counter of 0 selects every layer (authors' slicing, spec 6 #7)
+        for name in chosen:
+            if self.stable_delay[name] > 0:
+                self.stable_delay[name] -= 1
+                continue
+            self._update_layer(name)
+            self.stable_delay[name] = self.options.stable_update_delay
+
+    # ------------------------------------------------------------------ one layer
+    def _factors(self, name: str) -> LowRankFactors:
+        return self.model.get_submodule(name).factors
+
+    @torch.no_grad()
+    def _update_layer(self, name: str) -> None:
+        """Sigma = U_s S V_s^T; U <- U U_s, V^T <- V_s^T V^T, Sigma <- diag(S); then cut to the new rank."""
+        factors = self._factors(name)
+        try:
+            u_s, s, vt_s = thin_svd(factors.sigma)  # (k, k), (k,), (k, k), float32
+        except ValueError:
+            return  # NaN/inf Sigma (a diverging run): leave the layer as it is
+        dtype = factors.u.dtype
+        u_new, vt_new = factors.u.float() @ u_s, vt_s @ factors.vt.float()  # (m, k), (k, n)
+        if self.options.bf16_rotation_quirk:  # the authors' products ran under bf16 autocast
+            bf16 = torch.bfloat16
+            u_new = (factors.u.to(bf16).float() @ u_s.to(bf16).float()).to(bf16).float()
+            vt_new = (vt_s.to(bf16).float() @ factors.vt.to(bf16).float()).to(bf16).float()
+        k_prev = self.ranks[name]
+        min_dim = int(math.floor(self.options.min_dim_fraction * factors.full_rank))
+        k_new = k_prev if self.options.fixed_inner_dim else truncation_rank(
+            s[:k_prev], k_prev, self.options.sigma_cutoff_fraction, min_dim)
+        rotation = (u_s, vt_s) if self.options.rotate_moments else None
+        if self.options.reinit_shapes and k_new != factors.rank:
+            new = LowRankFactors(factors.weight_shape, k_new, dtype, factors.u.device)
+            new.u.copy_(u_new[:, :k_new])
+            new.sigma.copy_(torch.diag(s[:k_new]))
+            new.vt.copy_(vt_new[:k_new])
+            self._replace_factors(name, new, slice_to(k_new, rotation))
+        else:
+            factors.u.copy_(u_new)
+            factors.vt.copy_(vt_new)
+            sigma = torch.diag(s)
+            sigma[k_new:, :] = 0  # reinit_shapes false: the tail is zeroed instead of removed
+            sigma[:, k_new:] = 0
+            factors.sigma.copy_(sigma)
+            if rotation is not None:
+                self._transform_state(factors.sigma, slice_to(factors.rank, rotation))
+        self.ranks[name] = k_new
+
+    def _replace_factors(self, name: str, new: LowRankFactors, transform) -> None:
+        module = self.model.get_submodule(name)
+        old_sigma = module.factors.sigma
+        module.factors = new  # Module.__setattr__ replaces the child
+        swap_parameter(self.optimizer, old_sigma, new.sigma, transform)
+        old_sigma.grad = None  # the authors zero the gradients after a rank change
+
+    def _transform_state(self, param: torch.Tensor, transform) -> None:
+        if self.optimizer is not None and self.optimizer.state.get(param):
+            state = self.optimizer.state[param]
+            for key, value in state.items():
+                if torch.is_tensor(value) and value.shape == param.shape:
+                    state[key] = transform(key, value)

@@ -1,0 +1,156 @@
+"""Shared helpers of the f3 tables and figures: display names, mean ± std cells, not-run reasons.
+
+No torch here: table and figure jobs stay fast.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+BENCHMARKS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "census": "Census Income", "sgemm": "SGEMM",
+              "wine": "Wine Quality"}
+APPROACHES = {
+    "bp": "BP", "llo": "Shallow (LLO)", "dfa": "DFA", "drtp": "DRTP",
+    "f3_delayed_error": "F3 delayed error", "f3_delayed_error_one_hot": "F3 delayed error, one-hot",
+    "f3_delayed_loss": "F3 delayed loss", "f3_delayed_loss_one_hot": "F3 delayed loss, one-hot",
+    "f3_delayed_error_softmax": "F3 delayed error, softmax", "f3_delayed_loss_softmax": "F3 delayed loss, softmax",
+}
+F3_VARIANTS = [a for a in APPROACHES if a.startswith("f3_")]
+INITS = {"kaiming": "Kaiming", "trinomial": "Trinomial", "binomial": "Binomial", "pm_identity": "±I"}
+# the paper's topologies of the classification tables (spec section 3.2)
+FC_TOPOLOGIES = ("fc1-500", "fc2-500", "fc1-1000", "fc2-1000")
+CLASSIFICATION_BENCHMARKS = ("mnist", "cifar10", "census")
+
+
+def topology_name(topology: str) -> str:
+    """``fc1-500`` -> ``FC1-500``."""
+    return topology.upper() if topology.startswith("fc") else topology
+
+
+def mean_std(values: pd.Series, digits: int = 2) -> str:
+    """``mean ± std`` over seeds (sample std); one seed prints the mean alone; no value prints an empty cell."""
+    values = pd.to_numeric(values, errors="coerce").dropna()
+    if values.empty:
+        return ""
+    if len(values) == 1:
+        return f"{values.iloc[0]:.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+
+
+def has_rows(frame: pd.DataFrame | None, *columns: str) -> bool:
+    """The frame exists, has rows, and has every given column."""
+    return frame is not None and not frame.empty and all(c in frame.columns for c in columns)
+
+
+def not_run_reason(not_run: pd.DataFrame | None, experiment: str, benchmark: str, topology: str = "") -> str | None:
+    """The reason a benchmark (or one of its topologies) is not run at this scale, or None if it is run."""
+    if not has_rows(not_run, "experiment", "benchmark", "reason"):
+        return None
+    rows = not_run[(not_run["experiment"] == experiment) & (not_run["benchmark"] == benchmark)]
+    topo = rows["topology"].fillna("") if "topology" in rows else pd.Series("", index=rows.index)
+    match = rows[(topo == "") | (topo == topology)]
+    return None if match.empty else str(match["reason"].iloc[0])
+
+
+def not_run_cell(reason: str) -> str:
+    """The text of a table cell (or figure panel) for something not run at this scale."""
+    return f"not run at this scale: {reason}"
+
+
+def select(frame: pd.DataFrame, **equal: object) -> pd.DataFrame:
+    """Rows whose columns equal the given values (booleans compared as booleans, also when read as strings)."""
+    mask = pd.Series(True, index=frame.index)
+    for column, value in equal.items():
+        if column not in frame.columns:
+            return frame.iloc[0:0]
+        series = frame[column]
+        if isinstance(value, bool):
+            series = series.astype(str).str.lower() == str(value).lower()
+            mask &= series
+        else:
+            mask &= series == value
+    return frame[mask]
+
+
+def final_metric(task: str) -> tuple[str, str, bool]:
+    """(CSV column, printed name, higher is better) of the headline metric of a task."""
+    if task == "classification":
+        return "final_test_acc", "test accuracy (%)", True
+    return "final_test_mse", "test MSE (standardised)", False
+
+
+def fmt_float(value: float, digits: int = 3) -> str:
+    """A number, or an empty cell for NaN."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def classification_columns(data: pd.DataFrame, not_run: pd.DataFrame | None) -> list[tuple[str, str, str | None]]:
+    """Columns (benchmark, topology, not-run reason) of a classification table, in the paper's order.
+
+    A benchmark not run at this scale is one column with its reason; the paper's topologies appear when run or
+    listed as not run; topologies run only at this scale (smoke nets) are appended.
+    """
+    columns: list[tuple[str, str, str | None]] = []
+    for benchmark in CLASSIFICATION_BENCHMARKS:
+        whole = not_run_reason(not_run, "classification", benchmark)
+        rows = data[data["benchmark"] == benchmark] if has_rows(data, "benchmark") else data.iloc[0:0]
+        if whole is not None and rows.empty:
+            columns.append((benchmark, "", whole))
+            continue
+        run = sorted(set(rows["topology"]) if not rows.empty else set())
+        for topology in [*FC_TOPOLOGIES, *[t for t in run if t not in FC_TOPOLOGIES]]:
+            reason = not_run_reason(not_run, "classification", benchmark, topology)
+            if topology in run:
+                columns.append((benchmark, topology, None))
+            elif reason is not None:
+                columns.append((benchmark, topology, reason))
+    return columns
+
+
+def column_name(benchmark: str, topology: str) -> str:
+    """``MNIST FC1-500`` (or just the benchmark for a whole benchmark)."""
+    return f"{BENCHMARKS.get(benchmark, benchmark)} {topology_name(topology)}".strip()
+
+
+def block_rows(frame: pd.DataFrame, block: str) -> pd.DataFrame:
+    """Runs of the classification experiment that belong to a grid block (``methods``, ``error_info``, ...)."""
+    if not has_rows(frame, "approach"):
+        return pd.DataFrame(columns=["benchmark", "topology", "approach", "feedback_init", "seed"])
+    return select(frame, **{f"in_{block}": True})
+
+
+def approach_rows(data: pd.DataFrame, order: list[str]) -> list[tuple[str, str, str]]:
+    """(row label, approach, feedback init) in ``order``; the init is named only when an approach has several."""
+    rows = []
+    for approach in order:
+        inits = sorted(set(data.loc[data["approach"] == approach, "feedback_init"])) if not data.empty else []
+        for init in inits:
+            label = APPROACHES.get(approach, approach)
+            if len(inits) > 1 or (init not in ("none", "kaiming")):
+                label += f" ({INITS.get(init, init)})"
+            rows.append((label, approach, init))
+    return rows
+
+
+def approach_table(data: pd.DataFrame, not_run: pd.DataFrame | None, order: list[str],
+                   metric: str = "final_test_acc") -> pd.DataFrame:
+    """Rows = approaches, columns = benchmark x topology, cells = metric mean ± std over seeds."""
+    columns = classification_columns(data, not_run)
+    rows = approach_rows(data, order)
+    if not rows:  # nothing ran: one row per approach of the paper, every cell says why
+        rows = [(APPROACHES.get(a, a), a, "none") for a in order]
+    table = []
+    for label, approach, init in rows:
+        cells = {"method": label}
+        for benchmark, topology, reason in columns:
+            name = column_name(benchmark, topology)
+            if reason is not None:
+                cells[name] = not_run_cell(reason)
+                continue
+            runs = data[(data["benchmark"] == benchmark) & (data["topology"] == topology)
+                        & (data["approach"] == approach) & (data["feedback_init"] == init)]
+            cells[name] = mean_std(runs[metric]) if metric in runs else ""
+        table.append(cells)
+    return pd.DataFrame(table)

@@ -1,0 +1,46 @@
+"""f3_tab_feedback_init: v1 comparison of the feedback-matrix initialisations (spec section 4)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from alttrain.figures import ArtifactSpec
+from alttrain.figures.style import Context
+from alttrain.tables.f3_common import (
+    APPROACHES,
+    F3_VARIANTS,
+    INITS,
+    block_rows,
+    classification_columns,
+    column_name,
+    mean_std,
+    not_run_cell,
+)
+
+SPEC = ArtifactSpec(
+    id="f3_tab_feedback_init",
+    paper="f3",
+    inputs=("classification.csv", "not_run.csv"),
+    caption="Feedback-matrix initialisation (Kaiming-uniform U(-1/sqrt(n), 1/sqrt(n)); trinomial {-1, 0, 1}; "
+            "binomial {0, 1}; ±I tiles) for DFA, DRTP and F3: final test accuracy (%), mean ± std over seeds.",
+)
+
+
+def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
+    data = block_rows(frames.get("classification.csv"), "feedback_init")
+    not_run = frames.get("not_run.csv")
+    approaches = [a for a in ["dfa", "drtp", *F3_VARIANTS] if a in set(data["approach"])] or ["dfa", "drtp", "f3"]
+    rows = []
+    for init, label in INITS.items():
+        cells = {"feedback init": label}
+        for benchmark, topology, reason in classification_columns(data, not_run):
+            if reason is not None:
+                cells[column_name(benchmark, topology)] = not_run_cell(reason)
+                continue
+            for approach in approaches:
+                runs = data[(data["benchmark"] == benchmark) & (data["topology"] == topology)
+                            & (data["approach"] == approach) & (data["feedback_init"] == init)]
+                name = f"{column_name(benchmark, topology)} {APPROACHES.get(approach, approach)}"
+                cells[name] = mean_std(runs["final_test_acc"]) if not runs.empty else "not run"
+        rows.append(cells)
+    return pd.DataFrame(rows)

@@ -1,0 +1,36 @@
+"""f3_tab_sgemm_depth: regression on SGEMM over network depth (spec section 4)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from alttrain.figures import ArtifactSpec
+from alttrain.figures.style import Context
+from alttrain.tables.f3_common import APPROACHES, BENCHMARKS, has_rows, mean_std, not_run_cell, not_run_reason
+
+SPEC = ArtifactSpec(
+    id="f3_tab_sgemm_depth",
+    paper="f3",
+    inputs=("sgemm_depth.csv", "not_run.csv"),
+    caption="SGEMM GPU-kernel runtime regression (standardised target, MSE loss, linear output) with D hidden "
+            "layers of width 500 (width inferred): final test MSE, mean ± std over seeds, per method and depth.",
+)
+ORDER = ["bp", "llo", "dfa", "drtp", "f3_delayed_error", "f3_delayed_loss"]
+
+
+def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
+    data = frames.get("sgemm_depth.csv")
+    not_run = frames.get("not_run.csv")
+    if not has_rows(data, "approach", "depth"):
+        reason = not_run_reason(not_run, "sgemm_depth", "sgemm") or "no SGEMM runs in the grid of this scale"
+        return pd.DataFrame([{"method": APPROACHES[a], BENCHMARKS["sgemm"]: not_run_cell(reason)} for a in ORDER])
+    approaches = [a for a in ORDER if a in set(data["approach"])]
+    approaches += sorted(set(data["approach"]) - set(approaches))
+    rows = []
+    for approach in approaches:
+        cells = {"method": APPROACHES.get(approach, approach)}
+        for depth in sorted(set(data["depth"])):
+            runs = data[(data["approach"] == approach) & (data["depth"] == depth)]
+            cells[f"d = {depth}"] = mean_std(runs["final_test_mse"], digits=4)
+        rows.append(cells)
+    return pd.DataFrame(rows)

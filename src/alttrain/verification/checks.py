@@ -1,0 +1,302 @@
+"""Evaluate published entries and claims on aggregated CSVs (pandas only, no torch).
+
+Entry statuses, in order of precedence: ``not transcribed`` (published value null), ``not run`` (CSV
+missing or no matching rows), ``not comparable at this scale`` (the scale is not in ``comparable_scales``),
+else ``pass``/``fail`` by the tolerance. Claim statuses: ``not applicable at this scale``, ``not run``,
+``pass``, ``fail``.
+The reproduced value is computed and reported whatever the status, so a reader sees it next to the null.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PASS, FAIL = "pass", "fail"
+NOT_COMPARABLE, NOT_TRANSCRIBED, NOT_RUN = "not comparable at this scale", "not transcribed", "not run"
+NOT_APPLICABLE = "not applicable at this scale"
+ENTRY_STATUSES = (PASS, FAIL, NOT_COMPARABLE, NOT_TRANSCRIBED, NOT_RUN)
+CLAIM_STATUSES = (PASS, FAIL, NOT_APPLICABLE, NOT_RUN)
+OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
+REDUCERS = {"mean": np.mean, "median": np.median, "min": np.min, "max": np.max}
+
+
+class MissingColumn(Exception):
+    """A column named by an entry or claim is not in the CSV."""
+
+
+def key(value: Any) -> str:
+    """Canonical text of a label, so YAML ``256`` matches CSV ``256.0`` and ``"256"``."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value)).lower()
+    if isinstance(value, int | float | np.integer | np.floating):
+        value = float(value)
+        if math.isnan(value):
+            return "nan"
+        return str(int(value)) if value.is_integer() else repr(value)
+    text = str(value)
+    try:  # numeric text ("256", "1e-3") compares as a number
+        return (
+            key(float(text)) if text.strip().lower() not in ("nan", "inf", "-inf", "true", "false") else text
+        )
+    except ValueError:
+        return text.lower() if text.lower() in ("true", "false") else text
+
+
+def _require(frame: pd.DataFrame, columns) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise MissingColumn(
+            f"column {', '.join(map(repr, missing))} not in the CSV (columns: "
+            f"{', '.join(map(str, frame.columns))})"
+        )
+
+
+def select_rows(frame: pd.DataFrame, select: dict[str, Any] | None) -> pd.DataFrame:
+    """Rows whose columns equal the ``select`` values (a list value matches any of its items)."""
+    select = select or {}
+    _require(frame, select)
+    mask = pd.Series(True, index=frame.index)
+    for column, wanted in select.items():
+        wanted_keys = {key(v) for v in (wanted if isinstance(wanted, list) else [wanted])}
+        mask &= frame[column].map(key).isin(wanted_keys)
+    return frame[mask]
+
+
+def numeric(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The column as floats, NaN and non-numbers dropped."""
+    _require(frame, [column])
+    values = pd.to_numeric(frame[column], errors="coerce")
+    return values[np.isfinite(values)]
+
+
+def provenance(frame: pd.DataFrame | None) -> dict[str, Any]:
+    """Data sets, seeds and scales of the rows a number is computed from."""
+    if frame is None or frame.empty:
+        return {"datasets": [], "seeds": [], "scales": []}
+
+    def unique(column: str) -> list:
+        return sorted({str(v) for v in frame[column].dropna()}) if column in frame.columns else []
+
+    seeds = (
+        sorted({int(s) for s in pd.to_numeric(frame["seed"], errors="coerce").dropna()})
+        if "seed" in frame.columns
+        else []
+    )
+    return {"datasets": unique("dataset"), "seeds": seeds, "scales": unique("scale")}
+
+
+def tolerance_of(entry: dict, reproduced_std: float | None) -> float | None:
+    """The allowed absolute difference for an entry (None when the published value is missing)."""
+    published, rule = entry.get("value"), entry["tolerance"]
+    if published is None:
+        return None
+    if "abs" in rule:
+        return float(rule["abs"])
+    if "rel" in rule:
+        return float(rule["rel"]) * abs(float(published))
+    spread = max(float(entry.get("std") or 0.0), float(reproduced_std or 0.0))
+    return max(float(rule["std"]) * spread, float(rule.get("abs_floor", 0.0)))
+
+
+def evaluate_entry(entry: dict, frame: pd.DataFrame | None, scale: str) -> dict[str, Any]:
+    """Status, reproduced value and the numbers behind it for one published entry.
+
+    Args:
+        entry: a validated entry of a published file.
+        frame: the experiment's aggregated CSV, or None when it does not exist.
+        scale: the scale of this workflow run (used when the CSV has no ``scale`` column).
+    """
+    result: dict[str, Any] = {
+        "reproduced": None,
+        "reproduced_std": None,
+        "n": 0,
+        "tolerance_abs": None,
+        "difference": None,
+        "detail": "",
+    }
+    rows = None
+    if frame is None or frame.empty:
+        result["detail"] = "CSV not produced at this scale" if frame is None else "CSV has no rows"
+    else:
+        try:
+            rows = select_rows(frame, entry.get("select"))
+            values = numeric(rows, entry["metric"])
+        except MissingColumn as err:
+            result["detail"], rows, values = str(err), None, pd.Series(dtype=float)
+        if rows is not None and rows.empty:
+            result["detail"] = "no CSV rows match select"
+        elif rows is not None and values.empty:
+            result["detail"] = f"{entry['metric']} is missing or not finite in every selected row"
+        elif rows is not None:
+            result["reproduced"] = float(REDUCERS[entry.get("reduce", "mean")](values.to_numpy()))
+            result["reproduced_std"] = float(values.std(ddof=1)) if len(values) > 1 else None
+            result["n"] = int(len(values))
+    result.update(provenance(rows))
+    data_scale = result["scales"][0] if len(result["scales"]) == 1 else scale
+    result["scale"] = data_scale
+    if entry.get("value") is not None:
+        result["tolerance_abs"] = tolerance_of(entry, result["reproduced_std"])
+    if result["reproduced"] is not None and entry.get("value") is not None:
+        result["difference"] = result["reproduced"] - float(entry["value"])
+    if entry.get("value") is None:
+        result["status"] = NOT_TRANSCRIBED
+    elif result["reproduced"] is None:
+        result["status"] = NOT_RUN
+    elif data_scale not in entry["comparable_scales"]:
+        result["status"] = NOT_COMPARABLE
+        result["detail"] = f"comparable at: {', '.join(entry['comparable_scales']) or 'no scale'}"
+    else:
+        # a relative epsilon so that a value exactly on the tolerance bound passes despite float rounding
+        bound = result["tolerance_abs"] * (1 + 1e-9) + 1e-12
+        result["status"] = PASS if abs(result["difference"]) <= bound else FAIL
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------- claims
+
+
+def _groups(frame: pd.DataFrame, group_by: list[str] | None):
+    """(label, rows) per group; one group labelled ``all`` without group_by."""
+    if not group_by:
+        yield "all", frame
+        return
+    _require(frame, group_by)
+    for values, rows in frame.groupby([frame[c].map(key) for c in group_by], sort=True):
+        values = values if isinstance(values, tuple) else (values,)
+        yield ", ".join(f"{c}={v}" for c, v in zip(group_by, values, strict=True)), rows
+
+
+def _reduced_by(rows: pd.DataFrame, by: str, metric: str, how: str) -> dict[str, float]:
+    """metric reduced per level of ``by`` (levels as canonical keys), non-finite values dropped."""
+    _require(rows, [by, metric])
+    values = pd.to_numeric(rows[metric], errors="coerce")
+    keep = np.isfinite(values)
+    frame = pd.DataFrame({"level": rows[by].map(key)[keep], "value": values[keep]})
+    return {
+        lvl: float(REDUCERS[how](grp["value"].to_numpy())) for lvl, grp in frame.groupby("level", sort=False)
+    }
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _check_monotone(check: dict, rows: pd.DataFrame) -> tuple[bool | None, str]:
+    means = _reduced_by(rows, check["x"], check["y"], check.get("reduce", "mean"))
+    if len(means) < 2:
+        return None, f"fewer than 2 values of {check['x']}"
+
+    def order(level: str):  # numeric x sorts numerically
+        try:
+            return (0, float(level), level)
+        except ValueError:
+            return (1, 0.0, level)
+
+    levels = sorted(means, key=order)
+    sign = 1.0 if check["direction"] == "increasing" else -1.0
+    slack = float(check.get("slack", 0.0))
+    steps = [(a, b, sign * (means[b] - means[a])) for a, b in zip(levels, levels[1:], strict=False)]
+    worst = min(steps, key=lambda s: s[2])
+    series = " -> ".join(f"{lvl}:{_fmt(means[lvl])}" for lvl in levels)
+    return worst[2] >= -slack, series + (f" (worst step {worst[0]}->{worst[1]})" if worst[2] < -slack else "")
+
+
+def _better(a: float, b: float, higher: bool, margin: float) -> bool:
+    """a beats b by at least margin (in the direction of improvement)."""
+    return a >= b + margin if higher else a <= b - margin
+
+
+def _check_ordering(check: dict, rows: pd.DataFrame) -> tuple[bool | None, str]:
+    means = _reduced_by(rows, check["by"], check["metric"], check.get("reduce", "mean"))
+    present = [key(level) for level in check["order"] if key(level) in means]
+    if len(present) < 2:
+        return None, f"fewer than 2 of {', '.join(map(key, check['order']))} present"
+    higher, slack = check.get("higher_is_better", True), float(check.get("slack", 0.0))
+    ok = all(_better(means[a], means[b], higher, -slack) for a, b in zip(present, present[1:], strict=False))
+    missing = [key(level) for level in check["order"] if key(level) not in means]
+    text = " > ".join(f"{lvl}:{_fmt(means[lvl])}" for lvl in present)
+    return ok, text + (f" (absent: {', '.join(missing)})" if missing else "")
+
+
+def _check_at_least(check: dict, rows: pd.DataFrame) -> tuple[bool | None, str]:
+    means = _reduced_by(rows, check["by"], check["metric"], check.get("reduce", "mean"))
+    better, worse = key(check["better"]), key(check["worse"])
+    if better not in means or worse not in means:
+        return None, f"{better} or {worse} absent"
+    ok = _better(
+        means[better], means[worse], check.get("higher_is_better", True), float(check.get("margin", 0.0))
+    )
+    return ok, f"{better}:{_fmt(means[better])} vs {worse}:{_fmt(means[worse])}"
+
+
+def _check_threshold(check: dict, rows: pd.DataFrame) -> tuple[bool | None, str]:
+    values = numeric(rows, check["metric"])
+    if values.empty:
+        return None, f"no finite {check['metric']}"
+    reduced = float(REDUCERS[check.get("reduce", "mean")](values.to_numpy()))
+    return OPS[check["op"]](reduced, float(check["value"])), f"{_fmt(reduced)} {check['op']} {check['value']}"
+
+
+CHECKS = {
+    "monotone": _check_monotone,
+    "ordering": _check_ordering,
+    "at_least": _check_at_least,
+    "threshold": _check_threshold,
+}
+
+
+def run_check(check: dict, frame: pd.DataFrame) -> tuple[bool | None, list[dict[str, Any]]]:
+    """Apply a claim's check to every group; None when no group has the data the check needs."""
+    groups = []
+    for label, rows in _groups(frame, check.get("group_by")):
+        ok, text = CHECKS[check["kind"]](check, rows)
+        groups.append({"group": label, "ok": ok, "detail": text})
+    evaluated = [g["ok"] for g in groups if g["ok"] is not None]
+    return (all(evaluated) if evaluated else None), groups
+
+
+def evaluate_claim(claim: dict, frame: pd.DataFrame | None, scale: str) -> dict[str, Any]:
+    """Status and per-group outcome of one claim.
+
+    Args:
+        claim: a validated claim of a published file.
+        frame: the experiment's aggregated CSV, or None when it does not exist.
+        scale: the scale of this workflow run.
+    """
+    result: dict[str, Any] = {"groups": [], "detail": "", "outcome": None}
+    rows = None
+    if frame is None or frame.empty:
+        result["detail"] = "CSV not produced at this scale" if frame is None else "CSV has no rows"
+    else:
+        try:
+            rows = select_rows(frame, claim.get("select"))
+            if rows.empty:
+                result["detail"] = "no CSV rows match select"
+            else:
+                result["outcome"], result["groups"] = run_check(claim["check"], rows)
+                failed = [g for g in result["groups"] if g["ok"] is False]
+                shown = failed or [g for g in result["groups"] if g["ok"] is not None] or result["groups"]
+                result["detail"] = "; ".join(f"[{g['group']}] {g['detail']}" for g in shown[:4])
+                if len(shown) > 4:
+                    result["detail"] += f"; ... ({len(shown) - 4} more groups)"
+        except MissingColumn as err:
+            result["detail"], rows = str(err), None
+    result.update(provenance(rows))
+    result["scale"] = result["scales"][0] if len(result["scales"]) == 1 else scale
+    if result["scale"] not in claim["scales"]:
+        result["status"] = NOT_APPLICABLE
+        would = {None: "not evaluable", True: "pass", False: "fail"}[result["outcome"]]
+        result["detail"] = (
+            f"applies at {', '.join(claim['scales']) or 'no scale'} (here it would be {would}). "
+            + result["detail"]
+        )
+    elif result["outcome"] is None:
+        result["status"] = NOT_RUN
+    else:
+        result["status"] = PASS if result["outcome"] else FAIL
+    return result

@@ -1,0 +1,115 @@
+"""Input functions and handlers of ``workflow/rules/verify.smk`` and ``paper.smk``.
+
+They live here, not in the rule files, so that rule files hold rules only (``snakemake --lint``); each factory
+takes the Snakefile's globals (ARTIFACTS, RUNS, ...) and returns the function a rule calls with its wildcards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alttrain.verification.catalog import KnownExperiments
+from alttrain.verification.published import load_published, referenced_experiments
+
+PAPER_SOURCES = ("numbers.tex", "includes.tex", "verification.tex")
+
+
+def _run_experiments(runs: dict[str, Any], paper: str) -> set[str]:
+    """Training experiments of one paper among the run keys ``<paper>/<experiment>/<run_id>/seed<n>``."""
+    return {key.split("/")[1] for key in runs if key.split("/")[0] == paper}
+
+
+def load_all_published(papers: list[str], paths: list[str], runs: dict[str, Any]) -> dict[str, dict]:
+    """Validate every selected paper's published file while the DAG is built (a fault stops Snakemake)."""
+    return {
+        paper: load_published(path, paper, KnownExperiments(paper, _run_experiments(runs, paper)))
+        for paper, path in zip(papers, paths, strict=True)
+    }
+
+
+def producible_csvs(artifacts: dict[str, Any], runs: dict[str, Any]) -> set[tuple[str, str]]:
+    """(paper, CSV stem) pairs this scale's DAG can build."""
+    pairs = {(a.paper, Path(name).stem) for a in artifacts.values() for name in a.inputs}
+    for key in runs:
+        paper, experiment = key.split("/")[:2]
+        pairs |= {(paper, experiment + suffix) for suffix in ("", "_curves", "_alignment")}
+    return pairs
+
+
+def verification_csvs(
+    artifacts: dict[str, Any], runs: dict[str, Any], published: dict[str, dict], metric_csvs: Callable
+) -> Callable[[Any], list[str]]:
+    """Input function: the figures' and tables' CSVs, and those entries and claims read (if built here)."""
+    wanted = {(paper, name) for paper, data in published.items() for name in referenced_experiments(data)}
+    extra = {f"results/metrics/{p}/{e}.csv" for p, e in wanted & producible_csvs(artifacts, runs)}
+
+    def inputs(wildcards) -> list[str]:
+        return sorted(set(metric_csvs(wildcards)) | extra)
+
+    return inputs
+
+
+def artifact_files(artifacts: dict[str, Any]) -> Callable[[Any], list[str]]:
+    """Input function: figure PNGs and Markdown tables (shown in the HTML report)."""
+    files = [
+        f"figures/{a.paper}/{i}.png" if a.kind == "figure" else f"results/tables/{a.paper}/{i}.md"
+        for i, a in artifacts.items()
+    ]
+
+    def inputs(wildcards) -> list[str]:
+        return files
+
+    return inputs
+
+
+def paper_artifacts(artifacts: dict[str, Any]) -> Callable[[Any], list[str]]:
+    """Input function: figure PDFs and LaTeX tables of one paper (what its includes.tex lists)."""
+
+    def inputs(wildcards) -> list[str]:
+        return [
+            f"figures/{a.paper}/{i}.pdf"
+            if a.kind == "figure"
+            else f"paper/{a.paper}/generated/tables/{i}.tex"
+            for i, a in artifacts.items()
+            if a.paper == wildcards.paper
+        ]
+
+    return inputs
+
+
+def paper_targets(papers: list[str], latexmk: str | None) -> Callable[[], list[str]]:
+    """``paper_targets()`` of ``all_targets``: generated LaTeX parts, and the PDFs where latexmk exists."""
+
+    def targets() -> list[str]:
+        files = [f"paper/{p}/generated/{name}" for p in papers for name in PAPER_SOURCES]
+        return files + ([f"paper/{p}/main.pdf" for p in papers] if latexmk else [])
+
+    return targets
+
+
+def main_tex(repo: Path) -> Callable[[Any], str]:
+    """Param function: the absolute path of a paper's main.tex (latexmk runs in another folder)."""
+
+    def path(wildcards) -> str:
+        return str(Path(repo) / "paper" / wildcards.paper / "main.tex")
+
+    return path
+
+
+def show_verification_summary(scale: str, papers: list[str], readme: Path = Path("README.md")) -> None:
+    """``onsuccess``: print the one-screen summary; after a full cpu run refresh README's results block."""
+    summary = Path("results/verification/summary.txt")
+    if not summary.is_file():
+        return
+    print("\n" + summary.read_text(), flush=True)
+    if scale == "cpu" and set(papers) == {"fg", "oialr", "f3"} and Path(readme).is_file():
+        from alttrain.errors import UserError
+        from alttrain.verification.readme import update_readme
+
+        try:
+            update_readme(Path(readme), Path("results/verification/report.json"), Path("results/benchmarks"))
+            print(f"{readme}: results block updated (python -m alttrain results-readme)")
+        except UserError as err:
+            print(f"{readme} not updated: {err}")

@@ -1,0 +1,212 @@
+"""The verification report as one self-contained HTML page (inline CSS, figures as base64 PNGs)."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from alttrain.verification.checks import CLAIM_STATUSES, ENTRY_STATUSES
+from alttrain.verification.report import check_text, data_label, fmt
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1300px;
+color:#222;padding:0 1em}
+h1{font-size:1.6em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}h3{margin-top:1.5em}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:.85em}
+th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top;text-align:left}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.s{font-weight:600;white-space:nowrap;border-radius:3px;padding:.05em .4em}
+.pass{background:#c8ecc9;color:#145a17}.fail{background:#f8c4c4;color:#8a1010}
+.not-comparable-at-this-scale,.not-applicable-at-this-scale{background:#dde6f3;color:#244a78}
+.not-transcribed{background:#eee;color:#555}.not-run{background:#fbe5bd;color:#7a4b00}
+figure{margin:1em 0;padding:.5em;border:1px solid #ddd;background:#fafafa}
+figure img{max-width:100%;height:auto;background:white}figcaption{font-size:.85em;color:#333;margin-top:.4em}
+.meta{color:#555;font-size:.9em}.filter{margin:.3em 0}.small{font-size:.8em;color:#666}
+"""
+
+SCRIPT = """
+function filt(sel){var t=document.getElementById(sel.dataset.table);var v=sel.value;
+for(var r of t.tBodies[0].rows){r.style.display=(v==='all'||r.dataset.status===v)?'':'none';}}
+"""
+
+
+def _cls(status: str) -> str:
+    return status.replace(" ", "-")
+
+
+def badge(status: str) -> str:
+    """A status coloured by its class."""
+    return f'<span class="s {_cls(status)}">{escape(status)}</span>'
+
+
+def _table(
+    head: list[str], rows: list[list[str]], table_id: str = "", statuses: list[str] | None = None
+) -> str:
+    """An HTML table; cells are HTML already; rows carry data-status for the filter."""
+    ident = f' id="{table_id}"' if table_id else ""
+    body = []
+    for index, row in enumerate(rows):
+        status = f' data-status="{escape(statuses[index])}"' if statuses else ""
+        body.append(f"<tr{status}>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
+    return (
+        f"<table{ident}><thead><tr>"
+        + "".join(f"<th>{escape(h)}</th>" for h in head)
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>"
+    )
+
+
+def _filter(table_id: str, statuses: tuple[str, ...]) -> str:
+    options = "".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in ("all", *statuses))
+    return (
+        f'<div class="filter">show: <select data-table="{table_id}" onchange="filt(this)">{options}'
+        "</select></div>"
+    )
+
+
+def _png(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def markdown_table_html(path: Path) -> str | None:
+    """A table written by :mod:`alttrain.tables.render` (caption line, blank line, pipe table) as HTML."""
+    if not path.is_file():
+        return None
+    lines = path.read_text().splitlines()
+    caption = " ".join(line for line in lines if line and not line.startswith("|"))
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines if line.startswith("|")]
+    rows = [r for r in rows if not all(set(c) <= set("-: ") for c in r)]  # drop the |---| rule
+    if not rows:
+        return f"<p>{escape(caption)}</p>"
+    return f"<p class='small'>{escape(caption.replace('**', ''))}</p>" + _table(
+        rows[0], [[escape(c) for c in r] for r in rows[1:]]
+    )
+
+
+def _provenance(item: dict[str, Any]) -> str:
+    seeds = ", ".join(map(str, item.get("seeds") or [])) or "–"
+    scale = escape(str(item.get("scale") or "–"))
+    return f"scale {scale}; data {escape(data_label(item))}; seeds {escape(seeds)}"
+
+
+def _artifact_block(artifact_id: str, art: dict[str, Any], scale: str, tables_dir: Path) -> str:
+    where = (
+        f"{art['kind']} <b>{escape(artifact_id)}</b> · scale {escape(scale)} · data "
+        f"{escape(', '.join(art['datasets']) or '–')} · seeds "
+        f"{escape(', '.join(map(str, art['seeds'])) or '–')}"
+        f" · verification: {escape(art['status'])}"
+    )
+    if not art["produced"]:
+        scales = escape(", ".join(art["scales"]))
+        return f"<p class='small'>{where}: not produced at this scale (scales: {scales})</p>"
+    if art["kind"] == "figure":
+        src = _png(Path(art["png"]))
+        body = (
+            f'<img alt="{escape(artifact_id)}" src="{src}">' if src else "<p><i>figure file not found</i></p>"
+        )
+    else:
+        body = (
+            markdown_table_html(tables_dir / art["paper"] / f"{artifact_id}.md")
+            or "<p><i>table not found</i></p>"
+        )
+    return f"<figure>{body}<figcaption>{where}<br>{escape(art['caption'])}</figcaption></figure>"
+
+
+def render_html(report: dict[str, Any], tables_dir: Path = Path("results/tables")) -> str:
+    """The whole report as a single HTML page."""
+    scale = report["scale"]
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Verification report ({scale})"
+        f"</title><style>{CSS}</style><script>{SCRIPT}</script></head><body>",
+        f"<h1>Verification report — scale <code>{escape(scale)}</code></h1>",
+        "<p class='meta'>Published numbers (<code>paper/published/&lt;paper&gt;.yaml</code>) and claims "
+        "checked against the aggregated CSVs (<code>results/metrics/&lt;paper&gt;/</code>). A number is "
+        "compared only at "
+        "the scales its entry lists; a scaled-down result is never presented as comparable to the paper.</p>",
+        "<h2>Summary</h2>",
+    ]
+    head = ["paper", *ENTRY_STATUSES, *(f"claims: {s}" for s in CLAIM_STATUSES)]
+    rows = [
+        [
+            escape(p),
+            *(f"{badge(s) if t['entries'][s] else ''} {t['entries'][s]}" for s in ENTRY_STATUSES),
+            *(f"{badge(s) if t['claims'][s] else ''} {t['claims'][s]}" for s in CLAIM_STATUSES),
+        ]
+        for p, t in report["counts"].items()
+    ]
+    parts.append(_table(head, rows))
+    for paper, meta in report["papers"].items():
+        parts.append(f"<h2 id='{paper}'>{escape(paper)}: {escape(meta['title'])}</h2>")
+        parts.append(
+            f"<p class='meta'>arXiv {escape(meta['arxiv'])} · authors' code {escape(meta['code'] or '–')}</p>"
+        )
+        if meta.get("empty"):
+            parts.append("<p><i>The published-numbers file of this paper is empty.</i></p>")
+        if meta.get("tolerance_rule"):
+            parts.append(f"<p><b>Tolerance rule.</b> {escape(meta['tolerance_rule'])}</p>")
+        claims = [c for c in report["claims"] if c["paper"] == paper]
+        parts.append("<h3>Claims</h3>")
+        parts.append(
+            _table(
+                ["id", "sentence", "check", "provenance", "status", "detail"],
+                [
+                    [
+                        escape(c["id"]),
+                        escape(c["sentence"]),
+                        escape(check_text(c["check"])),
+                        _provenance(c),
+                        badge(c["status"]),
+                        escape(c["detail"]),
+                    ]
+                    for c in claims
+                ],
+            )
+        )
+        arts = {k: a for k, a in report.get("artifacts", {}).items() if a["paper"] == paper}
+        if arts:
+            parts.append("<h3>Figures and tables</h3>")
+            parts += [_artifact_block(k, a, scale, tables_dir) for k, a in arts.items()]
+        entries = [e for e in report["entries"] if e["paper"] == paper]
+        table_id = f"entries-{paper}"
+        parts.append(f"<h3>Published numbers ({len(entries)})</h3>")
+        parts.append(_filter(table_id, ENTRY_STATUSES))
+        parts.append(
+            _table(
+                [
+                    "id",
+                    "row",
+                    "column",
+                    "provenance",
+                    "published",
+                    "reproduced",
+                    "tolerance",
+                    "status",
+                    "source",
+                    "detail",
+                ],
+                [
+                    [
+                        escape(e["id"]),
+                        escape(str(e["row"])),
+                        escape(str(e["column"])),
+                        _provenance(e),
+                        fmt(e["published"], e["published_std"]),
+                        fmt(e["reproduced"], e["reproduced_std"]),
+                        escape(e["tolerance_text"]),
+                        badge(e["status"]),
+                        escape(e["source"]),
+                        escape(e["detail"]),
+                    ]
+                    for e in entries
+                ],
+                table_id,
+                [e["status"] for e in entries],
+            )
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts)
