@@ -1,4 +1,4 @@
-"""Download, verification and file-reading failures of the data layer (real files, local URLs, no internet)."""
+"""Download, verification and file-reading failures of the data layer (real files, local URLs)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def test_download_with_wrong_checksum_is_refused_and_leaves_nothing(tmp_path):
 
 def test_second_mirror_is_used_when_the_first_fails(tmp_path):
     remote = _remote(tmp_path)
-    mirrors = RemoteFile(remote.name, ((tmp_path / "nowhere.csv").as_uri(), remote.urls[0]), sha256=remote.sha256)
+    urls = ((tmp_path / "nowhere.csv").as_uri(), remote.urls[0])
+    mirrors = RemoteFile(remote.name, urls, sha256=remote.sha256)
     assert download(mirrors, tmp_path / "cache").read_bytes() == PAYLOAD
 
 
@@ -103,7 +104,8 @@ def test_unreachable_url_is_reported_with_where_to_put_the_file(tmp_path):
     remote = RemoteFile("thing.csv", ((tmp_path / "absent.csv").as_uri(),))
     with pytest.raises(UserError) as err:
         fetch(remote, dataset="thing", root=tmp_path / "root", search_paths=(), subdirs=("thing",))
-    assert str(tmp_path / "absent.csv") in str(err.value) and str(tmp_path / "root" / "thing") in str(err.value)
+    assert str(tmp_path / "absent.csv") in str(err.value)
+    assert str(tmp_path / "root" / "thing") in str(err.value)
 
 
 def test_local_file_is_found_in_a_search_path_and_verified(tmp_path):

@@ -1,4 +1,4 @@
-"""ETT windows for the Autoformer: synthetic CSVs in the ETDataset format, and the real ETTh2 file if present."""
+"""ETT windows for the Autoformer: synthetic CSVs in ETDataset's format, and the real ETTh2 file if there."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def _write_ett(path: Path, rows: int, minutes: int) -> np.ndarray:
     path.parent.mkdir(parents=True, exist_ok=True)
     dates = pd.date_range("2016-07-01", periods=rows, freq=f"{minutes}min").strftime("%Y-%m-%d %H:%M:%S")
     values = _values(rows)
-    lines = [HEADER] + [d + "," + ",".join(f"{v:.6f}" for v in row) for d, row in zip(dates, values, strict=True)]
+    rows = zip(dates, values, strict=True)
+    lines = [HEADER] + [d + "," + ",".join(f"{v:.6f}" for v in row) for d, row in rows]
     path.write_text("\n".join(lines) + "\n")
     return np.round(values, 6)
 
@@ -59,7 +60,7 @@ def test_etth_window_counts_contents_and_standardisation(etth):
     np.testing.assert_allclose(x_dec[1, :48].numpy(), scaled[148:196], atol=1e-5)
     assert (x_dec[:, 48:] == 0).all()  # the decoder sees zeros where the forecast goes
     (v_enc, *_), _ = data.val.take(torch.tensor([0]))
-    np.testing.assert_allclose(v_enc[0].numpy(), scaled[8640 - 96:8640], atol=1e-5)  # val starts seq_len early
+    np.testing.assert_allclose(v_enc[0].numpy(), scaled[8640 - 96:8640], atol=1e-5)  # starts seq_len early
     _, t_y = data.test.take(torch.tensor([len(data.test) - 1]))
     np.testing.assert_allclose(t_y[0, -1].numpy(), scaled[14399], atol=1e-5)  # test ends at row 14,400
 
@@ -85,7 +86,7 @@ def test_windows_are_views_and_reduced_sets_spread_evenly(etth):
         assert part.untyped_storage().data_ptr() == storage or part.untyped_storage().data_ptr() == \
             data.train.marks.untyped_storage().data_ptr()
     (x_enc, *_), _ = data.train.take(torch.tensor([0, 1, 99]))
-    first = x_enc[:, 0, 0].double().numpy() * data.info["std"][0] + data.info["mean"][0]  # column 0 = 10 r + wiggle
+    first = x_enc[:, 0, 0].double().numpy() * data.info["std"][0] + data.info["mean"][0]  # 10 r + wiggle
     starts = np.round(first / 10)
     step = 8353 // 100
     assert starts.tolist() == [0, step, 99 * step]
@@ -146,8 +147,8 @@ def test_real_etth2_windows():
     if not SHARED_ETTH2.is_file():
         pytest.skip(f"{SHARED_ETTH2} not present (the ETTh2 copy is only in the development checkout)")
     for pred_len, counts in ((192, [8353, 2689, 2689]), (720, [7825, 2161, 2161])):
-        data = load_dataset({"name": "etth2", "pred_len": pred_len, "download": False}, root=Path("/nonexistent"),
-                            search_paths=(SHARED_ETTH2.parent,))
+        data = load_dataset({"name": "etth2", "pred_len": pred_len, "download": False},
+                            root=Path("/nonexistent"), search_paths=(SHARED_ETTH2.parent,))
         assert [len(data.train), len(data.val), len(data.test)] == counts
     assert data.info["files"][0]["verified"] is True
     raw = pd.read_csv(SHARED_ETTH2)

@@ -130,7 +130,9 @@ def _cifar_batch(n: int, start: int, protocol: int = 2) -> bytes:
     return pickle.dumps(batch, protocol=protocol)
 
 
-def _write_cifar(folder: Path, per_batch: int = 10, truncate: bool = False, batch_1: bytes | None = None) -> Path:
+def _write_cifar(
+    folder: Path, per_batch: int = 10, truncate: bool = False, batch_1: bytes | None = None
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
@@ -151,7 +153,8 @@ def _write_cifar(folder: Path, per_batch: int = 10, truncate: bool = False, batc
 
 def test_cifar10_fg_protocol(tmp_path):
     _write_cifar(tmp_path / "cifar10")
-    data = load_dataset({"name": "cifar10", "val_size": 10, "verify": False, "download": False}, root=tmp_path)
+    spec = {"name": "cifar10", "val_size": 10, "verify": False, "download": False}
+    data = load_dataset(spec, root=tmp_path)
     assert (len(data.train), len(data.val), len(data.test)) == (40, 10, 10)
     assert data.input_shape == (3, 32, 32)
     mean = np.array([125.3, 123.0, 113.9]) / 255
@@ -189,7 +192,7 @@ def test_cifar10_oialr_augmentation_runs_per_batch(tmp_path):
 def test_cifar10_refuses_a_pickle_with_foreign_globals(tmp_path):
     evil = pickle.dumps({b"data": print, b"labels": []}, protocol=2)  # references builtins.print
     _write_cifar(tmp_path / "cifar10", batch_1=evil)
-    with pytest.raises(UserError, match=r"builtin__\.print is not allowed"):  # protocol 2 names it __builtin__
+    with pytest.raises(UserError, match=r"builtin__\.print is not allowed"):  # protocol 2 says __builtin__
         load_dataset({"name": "cifar10", "protocol": "f3", "verify": False, "download": False}, root=tmp_path)
 
 
@@ -213,7 +216,8 @@ def test_cifar10_extracted_folder_is_used(tmp_path):
     for i in range(1, 6):
         (folder / f"data_batch_{i}").write_bytes(_cifar_batch(4, i * 4, protocol=4))
     (folder / "test_batch").write_bytes(_cifar_batch(4, 100, protocol=4))
-    data = load_dataset({"name": "cifar10", "protocol": "f3", "verify": False, "download": False}, root=tmp_path)
+    spec = {"name": "cifar10", "protocol": "f3", "verify": False, "download": False}
+    data = load_dataset(spec, root=tmp_path)
     assert len(data.train) == 20 and len(data.test) == 4
     with pytest.raises(UserError, match="checksum mismatch"):
         load_dataset({"name": "cifar10", "protocol": "f3", "download": False}, root=tmp_path)
@@ -246,7 +250,8 @@ def test_mnist5k_splits_are_stratified_disjoint_and_deterministic(tmp_path):
     assert key(rows) == key(original)  # the three splits partition the 5,000 images
     again = load_dataset({"name": "mnist5k", "normalize": False, "flatten": True}, root=tmp_path)
     assert torch.equal(again.val.x, data.val.x)
-    other = load_dataset({"name": "mnist5k", "normalize": False, "flatten": True, "split_seed": 1}, root=tmp_path)
+    other = load_dataset({"name": "mnist5k", "normalize": False, "flatten": True, "split_seed": 1},
+                         root=tmp_path)
     assert not torch.equal(other.val.x, data.val.x)
 
 

@@ -1,5 +1,5 @@
-"""UCI regression/classification loaders: Wine Quality (F3 unit-test anchors on the vendored data), SGEMM (split
-and melt on a synthetic file of the real shape) and Census Income (small files in UCI's format)."""
+"""UCI loaders: Wine Quality (F3 unit-test anchors on the vendored data), SGEMM (split and melt on a synthetic
+file of the real shape) and Census Income (small files in UCI's format)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,8 @@ def test_wine_loader_standardises_like_the_f3_code(tmp_path):
     _, x_test, _, y_test = _f3_split()
     expected = (x_test - np.array(wq.FEATURE_MEAN)) / np.array(wq.FEATURE_STD)
     np.testing.assert_allclose(data.test.x.numpy(), expected, atol=1e-5)
-    np.testing.assert_allclose(data.test.y.numpy()[:, 0], (y_test - wq.TARGET_MEAN) / wq.TARGET_STD, atol=1e-5)
+    expected_y = (y_test - wq.TARGET_MEAN) / wq.TARGET_STD
+    np.testing.assert_allclose(data.test.y.numpy()[:, 0], expected_y, atol=1e-5)
     train_stats = load_dataset({"name": "wine_quality", "standardize": "train"}, root=tmp_path)
     assert torch.allclose(train_stats.test.x, data.test.x, atol=1e-5)
 
@@ -112,8 +113,8 @@ def test_wine_file_faults(tmp_path):
 # ----------------------------------------------------------------------------------------------- SGEMM
 
 RUNS = ["Run1 (ms)", "Run2 (ms)", "Run3 (ms)", "Run4 (ms)"]
-SGEMM_FEATURES = ["MWG", "NWG", "KWG", "MDIMC", "NDIMC", "MDIMA", "NDIMB", "KWI", "VWM", "VWN", "STRM", "STRN",
-                  "SA", "SB"]
+SGEMM_FEATURES = ["MWG", "NWG", "KWG", "MDIMC", "NDIMC", "MDIMA", "NDIMB", "KWI", "VWM", "VWN", "STRM",
+                  "STRN", "SA", "SB"]
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +193,7 @@ def test_census_income_per_file_codes_and_labels(tmp_path):
     assert (len(data.train), len(data.test)) == (3, 2) and data.input_shape == (14,)
     assert data.train.y.tolist() == [0, 0, 1] and data.test.y.tolist() == [0, 1]
     workclass = 1  # column index in UCI order
-    # codes per file in sorted order: train {Private 0, Self-emp-not-inc 1, State-gov 2}; test {Private 0, State-gov 1}
+    # per-file codes: train {Private 0, Self-emp-not-inc 1, State-gov 2}, test {Private 0, State-gov 1}
     assert data.train.x[:, workclass].tolist() == [2, 1, 0] and data.test.x[:, workclass].tolist() == [0, 1]
     assert data.train.x[0, 2].item() == 77516 and data.test.x[1, 12].item() == 50  # numeric columns untouched
     shared = load_dataset({**spec, "encoding": "shared"}, root=tmp_path)

@@ -1,16 +1,14 @@
 """Divergence and numerical faults (reliability issue, item 4).
 
-A diverging run stops, is recorded as diverged with its epoch and exits 0 (so the DAG goes on); tables print it as
-"diverged", never as a number. The orthogonal projection and the low-rank SVD path stay finite on adversarial
-input (nearly dependent tangents; repeated or zero singular values).
+A diverging run stops, is recorded as diverged with its epoch and exits 0 (so the DAG goes on); tables
+print it as "diverged", never as a number. The orthogonal projection and the low-rank SVD path stay finite on
+adversarial input (nearly dependent tangents; repeated or zero singular values).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -18,18 +16,21 @@ import pytest
 import torch
 import yaml
 
+from alttrain import cli
 from alttrain.config import RunConfig
 from alttrain.results import aggregate, mean_std_cell
 from alttrain.train import CHECKPOINT, train
 
 REPO = Path(__file__).resolve().parents[1]
+NO_FG = "the fg estimator (alttrain.methods.forward_gradient) is not written yet"
 
 
 def digits_run(**overrides) -> RunConfig:
     raw = {
         "paper": "f3", "experiment": "numerics", "run_id": "bp", "seed": 0, "scale": "smoke",
         "dataset": {"name": "digits"}, "model": {"name": "mlp", "hidden": [16]}, "method": {"name": "bp"},
-        "optimizer": {"name": "sgd", "lr": 0.1}, "epochs": 5, "batch_size": 128, "device": "cpu", "threads": 1,
+        "optimizer": {"name": "sgd", "lr": 0.1}, "epochs": 5, "batch_size": 128,
+        "device": "cpu", "threads": 1,
     }
     raw.update(overrides)
     return RunConfig.from_dict(raw)
@@ -47,7 +48,7 @@ def test_nan_loss_is_recorded_as_diverged(tmp_path):
 
 
 def test_loss_above_the_configured_bound_is_divergence(tmp_path):
-    # the initial cross-entropy of 10 classes is about ln 10 = 2.3, above the bound 1.0 from the first batch on
+    # the initial cross-entropy of 10 classes is about ln 10 = 2.3: above the bound 1.0 from the first batch
     summary = train(digits_run(divergence_threshold=1.0), tmp_path, progress=False)
     assert summary["status"] == "diverged" and summary["diverged_epoch"] == 1
     relaxed = train(digits_run(divergence_threshold=10.0, epochs=2), tmp_path / "relaxed", progress=False)
@@ -55,7 +56,7 @@ def test_loss_above_the_configured_bound_is_divergence(tmp_path):
 
 
 def test_diverged_run_exits_zero_and_aggregates_with_its_status(tmp_path):
-    """The CLI succeeds (the DAG goes on); the aggregated CSV carries status and epoch, the table cell says so."""
+    """The CLI succeeds (the DAG goes on); the aggregated CSV has status and epoch; the table cell says so."""
     folders = []
     for seed, lr in ((0, 1e38), (1, 0.1)):
         folder = tmp_path / f"seed{seed}"
@@ -64,16 +65,15 @@ def test_diverged_run_exits_zero_and_aggregates_with_its_status(tmp_path):
         (folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
         folders.append(folder)
     for folder in folders:
-        done = subprocess.run([sys.executable, "-m", "alttrain", "train", str(folder / "config.yaml"), "--no-progress"],
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
+        assert cli.main(["train", str(folder / "config.yaml"), "--no-progress"]) == 0
     final, curves, _ = aggregate([f / "summary.json" for f in folders])
     assert list(final["status"]) == ["diverged", "completed"]
     assert final.loc[0, "diverged_epoch"] == 1 and math.isnan(final.loc[1, "diverged_epoch"])
     cell = mean_std_cell(final["final_test_acc"], final["status"], final["diverged_epoch"])
     completed_acc = final.loc[1, "final_test_acc"]
     assert cell == f"{completed_acc:.2f} (1/2 seeds diverged, epoch 1)"
-    only_diverged = mean_std_cell(final["final_test_acc"][:1], final["status"][:1], final["diverged_epoch"][:1])
+    first = final.iloc[:1]
+    only_diverged = mean_std_cell(first["final_test_acc"], first["status"], first["diverged_epoch"])
     assert only_diverged == "diverged (epoch 1)"
     assert json.loads((folders[0] / "summary.json").read_text())["status"] == "diverged"
 
@@ -107,7 +107,8 @@ def _span_projection(basis: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
 
 
 ADVERSARIAL_TANGENTS = {
-    # name -> (tangents from rows v0, v1, v2 of a Gaussian (3, n), the well-conditioned basis their span contains)
+    # name -> (tangents made of the rows v0, v1, v2 of a Gaussian (3, n), a well-conditioned basis inside
+    # their span)
     "exact duplicate": (lambda v: torch.stack([v[0], v[0], v[1]]), lambda v: v[:2]),
     "scaled duplicate": (lambda v: torch.stack([v[0], -2.5 * v[0], v[1]]), lambda v: v[:2]),
     "nearly dependent": (lambda v: torch.stack([v[0], v[0] + 1e-7 * v[2], v[1]]), lambda v: v[:2]),
@@ -122,10 +123,10 @@ ADVERSARIAL_TANGENTS = {
 def test_orthogonal_projection_stays_a_projection_on_adversarial_tangents(case):
     """Finite, never longer than g, and exact on the well-conditioned part of the tangents' span.
 
-    Whatever the estimate does with a numerically degenerate direction, it must still be the projection of g onto
-    some subspace that contains the clean span: P_clean(estimate) = P_clean(g) and ||estimate|| <= ||g||.
+    Whatever the estimate does with a numerically degenerate direction, it must still be the projection of g
+    onto some subspace that contains the clean span: P_clean(estimate) = P_clean(g), ||estimate|| <= ||g||.
     """
-    fg = pytest.importorskip("alttrain.methods.forward_gradient", reason="the fg estimator is not written yet")
+    fg = pytest.importorskip("alttrain.methods.forward_gradient", reason=NO_FG)
     make, clean = ADVERSARIAL_TANGENTS[case]
     for seed in range(50):
         generator = torch.Generator().manual_seed(seed)
@@ -142,7 +143,7 @@ def test_orthogonal_projection_stays_a_projection_on_adversarial_tangents(case):
 
 @pytest.mark.parametrize("how", ["sum", "mean"])
 def test_sum_and_mean_stay_finite_on_extreme_tangents(how):
-    fg = pytest.importorskip("alttrain.methods.forward_gradient", reason="the fg estimator is not written yet")
+    fg = pytest.importorskip("alttrain.methods.forward_gradient", reason=NO_FG)
     v = torch.randn(4, 10, generator=torch.Generator().manual_seed(0))
     for tangents in (v * 1e-20, v * 1e15, torch.zeros_like(v)):
         estimate = fg.combine(tangents, tangents @ torch.ones(10), how)

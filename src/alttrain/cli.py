@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "closed-form": ("alttrain.closed_form.cli", "closed_form_main", "fg: vectorised closed-form sweep"),
     "approx-quality": ("alttrain.closed_form.cli", "approx_quality_main", "fg: approximation-quality study"),
     "stability": ("alttrain.lowrank.cli", "stability_main", "oialr: SVD-basis stability from snapshots"),
+    "oialr-collect": ("alttrain.lowrank.cli", "collect_main", "oialr: gather runs into the paper's CSVs"),
     "bench": ("alttrain.bench", "main", "benchmark suite (results/bench/)"),
     "f3": ("alttrain.tables.f3_data", "main", "f3: settings/not-run CSVs, empty experiments, gap reduction"),
 }

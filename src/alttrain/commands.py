@@ -71,7 +71,7 @@ def figure_main(argv: list[str]) -> int:
     parser.add_argument("--scale", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("inputs", nargs="*")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # CSVs come after the options in the rules
     from alttrain.figures import get_figure
     from alttrain.figures.style import Context, save_figure
 
@@ -90,7 +90,7 @@ def table_main(argv: list[str]) -> int:
     parser.add_argument("--markdown", type=Path, required=True)
     parser.add_argument("--latex", type=Path, required=True)
     parser.add_argument("inputs", nargs="*")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # CSVs come after the options in the rules
     from alttrain.figures.style import Context
     from alttrain.tables import get_table
     from alttrain.tables.render import write_table

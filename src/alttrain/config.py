@@ -131,6 +131,14 @@ class RunConfig:
         return cls(**values)
 
 
+def yaml_problem(err: yaml.YAMLError) -> str:
+    """A YAML error in one line: ``line L, column C: <problem>`` (PyYAML's own text spans several lines)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + " ".join(str(problem).split())
+
+
 def load_run_config(path: str | Path) -> RunConfig:
     """Load a run's YAML file; a missing or malformed file raises :class:`UserError` naming the file."""
     path = Path(path)
@@ -139,7 +147,7 @@ def load_run_config(path: str | Path) -> RunConfig:
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise UserError(f"run config {path} is not valid YAML: {err}") from err
+        raise UserError(f"run config {path} is not valid YAML: {yaml_problem(err)}") from err
     if not isinstance(raw, dict):
         raise UserError(f"run config {path} must be a mapping of keys to values")
     return RunConfig.from_dict(raw)

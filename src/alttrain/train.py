@@ -48,7 +48,8 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
     run_dir = Path(run_dir)
     torch.set_num_threads(cfg.threads)
     dist_ctx, device = distributed.init(cfg.device)  # one device per process, chosen once
-    data = load_dataset(cfg.dataset, root=cfg.data_root, search_paths=cfg.data_search_paths).to(device)
+    data = _configured("dataset", cfg.dataset, lambda: load_dataset(
+        cfg.dataset, root=cfg.data_root, search_paths=cfg.data_search_paths)).to(device)
     if data.val is None and "val" in cfg.eval_splits:
         cfg_splits = tuple(s for s in cfg.eval_splits if s != "val")
     else:
@@ -56,12 +57,12 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
     loss = Loss(cfg.loss, data.num_outputs, cfg.label_smoothing)
 
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, data).to(device)
+    model = _configured("model", cfg.model, lambda: build_model(cfg.model, data)).to(device)
     params_full = count_parameters(model, trainable_only=True)
-    estimator = create_method(
+    estimator = _configured("method", cfg.method, lambda: create_method(
         cfg.method["name"], model, loss, data, torch.Generator(device="cpu").manual_seed(cfg.seed + 1),
         **{k: v for k, v in cfg.method.items() if k != "name"},
-    )
+    ))
     model.to(device)
     distributed.broadcast_module(model)  # no-op in one process; with several, every rank starts from rank 0
     optimizer = build_optimizer([p for p in model.parameters() if p.requires_grad], cfg.optimizer)
@@ -139,6 +140,15 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
 
 
 ALIGN_COLUMNS = ["epoch", "parameter", "cosine", "norm_ratio"]
+
+
+def _configured(key: str, spec: dict[str, Any], build):
+    """``build()``; a TypeError/ValueError raised while building from the config's options becomes one
+    :class:`UserError` line naming the config key (e.g. an unknown option, or ``k: 0``), not a traceback."""
+    try:
+        return build()
+    except (TypeError, ValueError) as err:
+        raise UserError(f"run config {key} {spec.get('name')!r}: {type(err).__name__}: {err}") from err
 
 
 class _State:

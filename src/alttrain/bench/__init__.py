@@ -1,15 +1,16 @@
-"""Benchmark suite: ``python -m alttrain bench`` (``make bench``) writes ``results/bench/bench.json`` and ``.md``.
+"""Benchmark suite: ``python -m alttrain bench`` (``make bench``) writes ``results/bench/bench.{json,md}``.
 
 Cases (``--only`` selects some; every case fails soft, recording its errors in the JSON):
 
-* ``forward_gradient``: fg estimator steps (true forward mode, simulated, loop of k jvps) over one backprop step,
-  FLOPs over a forward pass, achieved FLOP rate; MLP 784-256-256-10, ResNet18 and the fg ViT at 32x32.
+* ``forward_gradient``: fg estimator steps (true forward mode, simulated, loop of k jvps) over one backprop
+  step, FLOPs over a forward pass, achieved FLOP rate; MLP 784-256-256-10, ResNet18 and the fg ViT at 32x32.
 * ``closed_form``: vectorised closed-form sweep vs a per-run loop; estimate of the paper's full grid.
 * ``oialr``: low-rank Linear vs full rank, controller overhead, one rank update of the mini-ViT.
 * ``f3``: step time of F3 / DRTP / DFA / backprop on FC2-1000, epoch throughput of FC1-500.
 
-``--dag-times RUN_DIR`` instead summarises a finished Snakemake run (wall time, slowest jobs) into the same files.
-This is a benchmark, not a test: the tests only check that ``--tiny`` runs. See ``docs/performance.md``.
+``--dag-times RUN_DIR`` instead summarises a finished Snakemake run (wall time, slowest jobs) into the same
+files. This is a benchmark, not a test: the tests only check that ``--tiny`` runs. See
+``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import importlib
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +35,33 @@ REPO = Path(__file__).resolve().parents[3]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alttrain bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("results/bench"), help="output folder (bench.json, .md)")
-    parser.add_argument("--tiny", action="store_true", help="smallest sizes, 1 round: checks that the suite runs")
+    parser.add_argument(
+        "--out", type=Path, default=Path("results/bench"), help="output folder (bench.json, .md)"
+    )
+    parser.add_argument(
+        "--tiny", action="store_true", help="smallest sizes, 1 round: checks that the suite runs"
+    )
     parser.add_argument("--only", default=None, help=f"comma-separated cases out of: {', '.join(CASES)}")
-    parser.add_argument("--repeats", type=int, default=None, help="timed rounds per comparison (default 7; tiny 1)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed calls per variant (default 2; tiny 1)")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed rounds per comparison (default 7; tiny 1)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=None, help="untimed calls per variant (default 2; tiny 1)"
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     parser.add_argument("--no-memory", action="store_true", help="skip peak-memory measurements")
     parser.add_argument("--no-flops", action="store_true", help="skip FLOP counting")
-    parser.add_argument("--dag-times", type=Path, default=None, metavar="RUN_DIR",
-                        help="summarise a finished Snakemake run in RUN_DIR instead of running the cases")
-    parser.add_argument("--scale", default=None, help="with --dag-times: the scale label (default: from the log)")
+    parser.add_argument(
+        "--dag-times",
+        type=Path,
+        default=None,
+        metavar="RUN_DIR",
+        help="summarise a finished Snakemake run in RUN_DIR instead of running the cases",
+    )
+    parser.add_argument(
+        "--scale", default=None, help="with --dag-times: the scale label (default: from the log)"
+    )
     parser.add_argument("--log", type=Path, default=None, help="with --dag-times: the Snakemake log to read")
     return parser
 
@@ -80,7 +96,7 @@ def run_case(name: str, settings) -> dict[str, Any]:
         record.errors.append({"what": "case", "error": error_text(err)})
     result = record.to_dict()
     result["seconds"] = time.perf_counter() - started
-    result["measured_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return result
 
 
@@ -93,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         from alttrain.bench.dag import dag_times
 
         summary = dag_times(args.dag_times, scale=args.scale, log=args.log)
-        results = previous or {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cases": {}}
+        results = previous or {"created": datetime.now(UTC).isoformat(timespec="seconds"), "cases": {}}
         results.setdefault("dag", {})[summary["scale"].split()[0]] = summary
         _write(results, out)
         return 0
@@ -111,19 +127,30 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     default_repeats, default_warmup = (1, 1) if args.tiny else (7, 2)
     settings = Settings(
-        tiny=args.tiny, repeats=args.repeats or default_repeats, warmup=args.warmup or default_warmup,
-        min_sample_s=0.0 if args.tiny else 0.05, device=resolve_device(args.device),
-        memory=not args.no_memory, flops=not args.no_flops,
+        tiny=args.tiny,
+        repeats=args.repeats or default_repeats,
+        warmup=args.warmup or default_warmup,
+        min_sample_s=0.0 if args.tiny else 0.05,
+        device=resolve_device(args.device),
+        memory=not args.no_memory,
+        flops=not args.no_flops,
     )
     results: dict[str, Any] = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "settings": {"tiny": settings.tiny, "repeats": settings.repeats, "warmup": settings.warmup,
-                     "min_sample_s": settings.min_sample_s, "threads": args.threads, "device": str(settings.device)},
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "settings": {
+            "tiny": settings.tiny,
+            "repeats": settings.repeats,
+            "warmup": settings.warmup,
+            "min_sample_s": settings.min_sample_s,
+            "threads": args.threads,
+            "device": str(settings.device),
+        },
         "environment": environment(settings, REPO),
         "cases": {},
     }
-    same_kind = (previous.get("settings", {}).get("tiny") == settings.tiny
-                 and previous.get("settings", {}).get("device") == str(settings.device))
+    same_kind = previous.get("settings", {}).get("tiny") == settings.tiny and previous.get(
+        "settings", {}
+    ).get("device") == str(settings.device)
     if args.only is not None and same_kind:
         results["cases"] = dict(previous.get("cases", {}))  # keep the cases this run does not repeat
     results["dag"] = previous.get("dag", {})

@@ -2,10 +2,10 @@
 
 Reads, from the Snakemake working directory ``RUN_DIR``:
 
-* the Snakemake log (the newest ``.snakemake/log/*.snakemake.log`` that executed jobs, or ``--log``): command line
-  (hence the scale), cores, the start/finish stamp of every job, the final "Elapsed time";
-* the benchmark files ``results/benchmarks/**/*.tsv`` of the rules that declare ``benchmark:`` (seconds, max RSS,
-  CPU time per job).
+* the Snakemake log (the newest ``.snakemake/log/*.snakemake.log`` that executed jobs, or ``--log``):
+  command line (hence the scale), cores, the start/finish stamp of every job, the final "Elapsed time";
+* the benchmark files ``results/benchmarks/**/*.tsv`` of the rules that declare ``benchmark:`` (seconds, max
+  RSS, CPU time per job).
 
 Targets (2 cores): the whole DAG under 3 minutes at ``smoke`` and under 30 minutes at ``cpu``.
 """
@@ -24,7 +24,7 @@ WALL_TARGETS_S = {"smoke": 180.0, "cpu": 1800.0}
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 RULE = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
 JOBID = re.compile(r"^jobid: (\d+)$")
-FINISHED = re.compile(r"Finished job(?:id)? (\d+)")
+FINISHED = re.compile(r"Finished job(?:id)?:? (\d+)")
 STEPS = re.compile(r"(\d+) of (\d+) steps \((\d+)%\) done")
 ELAPSED = re.compile(r"Elapsed time: (?:(\d+) days?, )?(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 
@@ -37,7 +37,7 @@ def _number(text: str) -> float | None:
 
 
 def read_benchmarks(run_dir: Path) -> list[dict[str, Any]]:
-    """One entry per benchmark file: job (path below ``results/benchmarks``), seconds, max RSS (MB), CPU time."""
+    """One entry per benchmark file: job (path below ``results/benchmarks``), seconds, max RSS, CPU time."""
     root = run_dir / "results" / "benchmarks"
     jobs = []
     for path in sorted(root.rglob("*.tsv")):
@@ -47,8 +47,14 @@ def read_benchmarks(run_dir: Path) -> list[dict[str, Any]]:
         if not seconds:
             continue
         last = records[-1]
-        jobs.append({"job": str(path.relative_to(root).with_suffix("")), "s": sum(seconds) / len(seconds),
-                     "max_rss_mb": _number(last.get("max_rss")), "cpu_time_s": _number(last.get("cpu_time"))})
+        jobs.append(
+            {
+                "job": str(path.relative_to(root).with_suffix("")),
+                "s": sum(seconds) / len(seconds),
+                "max_rss_mb": _number(last.get("max_rss")),
+                "cpu_time_s": _number(last.get("cpu_time")),
+            }
+        )
     return jobs
 
 
@@ -88,10 +94,17 @@ def parse_log(text: str) -> dict[str, Any]:
         elif match := ELAPSED.search(line):
             days, hours, minutes, seconds = match.groups()
             info["wall_s"] = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if info["cores"] is None and (
+        match := re.search(r"(?:--cores|-c|--jobs|-j)[= ](\d+|all)\b", info["command"] or "")
+    ):
+        info["cores"] = match.group(1)  # quiet logs omit "Provided cores"
     if info["wall_s"] is None and first is not None and last is not None:
         info["wall_s"] = (last - first).total_seconds()
-    info["jobs"] = [{"rule": j["rule"], "s": (j["end"] - j["start"]).total_seconds()}
-                    for j in jobs.values() if j["start"] is not None and j["end"] is not None]
+    info["jobs"] = [
+        {"rule": j["rule"], "s": (j["end"] - j["start"]).total_seconds()}
+        for j in jobs.values()
+        if j["start"] is not None and j["end"] is not None
+    ]
     return info
 
 
@@ -101,7 +114,9 @@ def scale_of(command: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def dag_times(run_dir: Path, scale: str | None = None, log: Path | None = None, top: int = 10) -> dict[str, Any]:
+def dag_times(
+    run_dir: Path, scale: str | None = None, log: Path | None = None, top: int = 10
+) -> dict[str, Any]:
     """Summary of a finished Snakemake run (see the module docstring)."""
     run_dir = Path(run_dir)
     log = log or find_log(run_dir)
@@ -112,13 +127,22 @@ def dag_times(run_dir: Path, scale: str | None = None, log: Path | None = None, 
     for job in info["jobs"]:
         per_rule.setdefault(job["rule"], []).append(job["s"])
     result: dict[str, Any] = {
-        "run_dir": str(run_dir.resolve()), "log": str(log) if log is not None else None, "scale": scale,
-        "command": info["command"], "cores": info["cores"], "wall_s": info["wall_s"], "jobs_done": info["jobs_done"],
-        "benchmarked_jobs": len(jobs), "benchmarked_job_s": sum(j["s"] for j in jobs),
+        "run_dir": str(run_dir.resolve()),
+        "log": str(log) if log is not None else None,
+        "scale": scale,
+        "command": info["command"],
+        "cores": info["cores"],
+        "wall_s": info["wall_s"],
+        "jobs_done": info["jobs_done"],
+        "benchmarked_jobs": len(jobs),
+        "benchmarked_job_s": sum(j["s"] for j in jobs),
         "slowest": sorted(jobs, key=lambda j: -j["s"])[:top],
-        "rules_from_log": {rule: {"jobs": len(times), "total_s": sum(times), "max_s": max(times)}
-                           for rule, times in sorted(per_rule.items(), key=lambda kv: -sum(kv[1]))},
-        "notes": [], "targets": [],
+        "rules_from_log": {
+            rule: {"jobs": len(times), "total_s": sum(times), "max_s": max(times)}
+            for rule, times in sorted(per_rule.items(), key=lambda kv: -sum(kv[1]))
+        },
+        "notes": [],
+        "targets": [],
     }
     if log is None:
         result["notes"].append(f"no Snakemake log under {run_dir}/.snakemake/log: wall time unknown")
@@ -126,10 +150,16 @@ def dag_times(run_dir: Path, scale: str | None = None, log: Path | None = None, 
     if key in WALL_TARGETS_S:
         threshold = WALL_TARGETS_S[key]
         value = result["wall_s"]
-        result["targets"].append({
-            "id": f"dag.{key}.wall", "description": f"whole DAG at scale {key}: wall time (2 cores)",
-            "value": value, "op": "<", "threshold": threshold, "unit": "s",
-            "met": None if value is None else OPERATORS["<"](value, threshold),
-            "note": f"measured with {info['cores']} cores" if info["cores"] else None,
-        })
+        result["targets"].append(
+            {
+                "id": f"dag.{key}.wall",
+                "description": f"whole DAG at scale {key}: wall time (2 cores)",
+                "value": value,
+                "op": "<",
+                "threshold": threshold,
+                "unit": "s",
+                "met": None if value is None else OPERATORS["<"](value, threshold),
+                "note": f"measured with {info['cores']} cores" if info["cores"] else None,
+            }
+        )
     return result

@@ -1,17 +1,18 @@
 """Measurement primitives of the benchmark suite: interleaved timing, peak memory, FLOPs, machine facts.
 
-Ratios are what the suite reports on a CPU: absolute times on a shared machine drift by tens of percent between
-minutes, so the variants of one comparison are timed **interleaved** (round-robin, the order rotated every round)
-and each is summarised by the median over the rounds; the drift then hits numerator and denominator alike.
+Ratios are what the suite reports on a CPU: absolute times on a shared machine drift by tens of percent
+between minutes, so the variants of one comparison are timed **interleaved** (round-robin, the order rotated
+every round) and each is summarised by the median over the rounds; the drift then hits numerator and
+denominator alike.
 
 Peak memory of one call:
 
 * CUDA: ``torch.cuda.max_memory_allocated`` above the allocation before the call (tensor memory only).
-* CPU: the peak resident set size (VmHWM) above the RSS before the call, measured in a forked child so the timed
-  process is untouched. The child first runs the call once (faulting in code pages), asks glibc to give every free
-  page back (``malloc_trim``) and to serve blocks >= 64 KiB by ``mmap`` (so freed tensors leave the RSS), resets
-  VmHWM (``/proc/self/clear_refs``), then runs the call again. The result is the extra memory one call needs on
-  top of what already exists (weights, data), within a few pages.
+* CPU: the peak resident set size (VmHWM) above the RSS before the call, measured in a forked child so the
+  timed process is untouched. The child first runs the call once (faulting in code pages), asks glibc to
+  give every free page back (``malloc_trim``) and to serve blocks >= 64 KiB by ``mmap`` (so freed tensors
+  leave the RSS), resets VmHWM (``/proc/self/clear_refs``), then runs the call again. The result is the
+  extra memory one call needs on top of what already exists (weights, data), within a few pages.
 """
 
 from __future__ import annotations
@@ -98,7 +99,9 @@ def _calibrate(fn: Callable[[], Any], settings: Settings) -> int:
         if elapsed >= settings.min_sample_s:
             break
         # why the factor 1.2 and the cap: overshoot slightly, but never jump more than 10x on a noisy sample
-        number = min(number * 10, max(number + 1, int(number * 1.2 * settings.min_sample_s / max(elapsed, 1e-7))))
+        number = min(
+            number * 10, max(number + 1, int(number * 1.2 * settings.min_sample_s / max(elapsed, 1e-7)))
+        )
     return number
 
 
@@ -135,7 +138,7 @@ def _proc_status(key: str) -> int:
 
 
 def _cpu_peak_in_child(fn: Callable[[], Any]) -> int | None:
-    """Peak RSS increase of one call of ``fn`` in a forked child (see the module docstring); None if unsupported."""
+    """Peak RSS increase of one call of ``fn`` in a forked child (module docstring); None if unsupported."""
     if not (hasattr(os, "fork") and Path("/proc/self/clear_refs").exists()) or torch.get_num_threads() > 1:
         return None  # why threads: a forked child of a multi-threaded OpenMP process can deadlock
     read_end, write_end = os.pipe()
@@ -185,20 +188,25 @@ def peak_memory(fn: Callable[[], Any], settings: Settings) -> int | None:
 
 
 def count_flops(fn: Callable[[], Any], settings: Settings) -> int | None:
-    """FLOPs of one call counted by ``torch.utils.flop_counter.FlopCounterMode`` (matmuls, convolutions, SDPA).
+    """FLOPs of one call counted by ``torch.utils.flop_counter`` (matmuls, convolutions, attention).
 
-    Element-wise operations are not counted (PyTorch's counter covers only the compute-bound ops). The counter's
-    per-module attribution (backward hooks of its ``ModuleTracker``) breaks ``torch.autograd.grad`` calls with leaf
-    inputs, as the simulated fg mode makes; only the global total is needed, so the dispatch mode that counts is
-    entered without the tracker.
+    Element-wise operations are not counted (PyTorch's counter covers only the compute-bound ops). The
+    counter's per-module attribution (backward hooks of its ``ModuleTracker``) breaks ``torch.autograd.grad``
+    calls with leaf inputs, as the simulated fg mode makes; only the global total is needed, so the dispatch
+    mode that counts is entered without the tracker.
     """
     if not settings.flops:
         return None
     from torch.utils import flop_counter
 
     counter = flop_counter.FlopCounterMode(display=False)
+    counting_mode = getattr(flop_counter, "_FlopCounterMode", None)
+    if counting_mode is None:  # older torch: the counter is itself the dispatch mode
+        with counter:
+            fn()
+        return int(counter.get_total_flops())
     counter.flop_counts.clear()
-    with flop_counter._FlopCounterMode(counter):  # why private: see the docstring (no module tracking)
+    with counting_mode(counter):  # why private: see the docstring (no module tracking)
         fn()
     return int(counter.get_total_flops())
 
@@ -241,8 +249,13 @@ def _cpu_model() -> str:
 
 def _git_commit(repo: Path) -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(repo), "describe", "--always", "--dirty"], capture_output=True,
-                             text=True, timeout=10, check=True)
+        out = subprocess.run(
+            ["git", "-C", str(repo), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
@@ -258,15 +271,27 @@ def environment(settings: Settings, repo: Path | None = None) -> dict[str, Any]:
     device: dict[str, Any] = {"type": settings.device.type, "torch_threads": torch.get_num_threads()}
     if settings.device.type == "cuda":
         props = torch.cuda.get_device_properties(settings.device)
-        device.update(name=props.name, memory_gib=round(props.total_memory / 2**30, 1),
-                      cuda=torch.version.cuda, tf32_matmul=torch.backends.cuda.matmul.allow_tf32)
+        device.update(
+            name=props.name,
+            memory_gib=round(props.total_memory / 2**30, 1),
+            cuda=torch.version.cuda,
+            tf32_matmul=torch.backends.cuda.matmul.allow_tf32,
+        )
     else:
         device["name"] = _cpu_model()
     return {
-        "machine": {"host": platform.node(), "platform": platform.platform(), "cpu": _cpu_model(),
-                    "cpus_available": cpus, "memory_gib": memory_gib},
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     **{name: _package_version(name) for name in ("alttrain", "numpy", "torchvision", "timm")}},
+        "machine": {
+            "host": platform.node(),
+            "platform": platform.platform(),
+            "cpu": _cpu_model(),
+            "cpus_available": cpus,
+            "memory_gib": memory_gib,
+        },
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            **{name: _package_version(name) for name in ("alttrain", "numpy", "torchvision", "timm")},
+        },
         "device": device,
         "git": _git_commit(repo) if repo is not None else None,
     }

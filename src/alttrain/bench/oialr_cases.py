@@ -1,12 +1,13 @@
 """OIALR case: low-rank layer speed, controller overhead and the cost of one rank update (oialr spec 2.3).
 
-* Low-rank Linear 768 -> 3072 on (256, 65, 768) inputs: forward + backward (input and Sigma/bias gradients) at rank
-  fractions 1, 0.5, 0.25, 0.1 of min(m, n) over the full-rank ``nn.Linear`` (``forward: auto``, the layer's
-  default: thin products when they are cheaper than rebuilding W).
+* Low-rank Linear 768 -> 3072 on (256, 65, 768) inputs: forward + backward (input and Sigma/bias gradients)
+  at rank fractions 1, 0.5, 0.25, 0.1 of min(m, n) over the full-rank ``nn.Linear`` (``forward: auto``, the
+  layer's default: thin products when they are cheaper than rebuilding W).
 * The CIFAR-10 mini-ViT (timm, 42.7 M parameters) after the switch to low rank: one AdamW training step, one
-  ``after_step`` of the controller on a step without a rank update, and one rank update ("stability check") over
-  all 24 low-rank layers (``network_layer_perc_step: 0`` selects every layer; ``fixed_inner_dim`` keeps the ranks
-  full so every timed update does the same, worst-case work: SVD of every Sigma, rotation of U and V^T).
+  ``after_step`` of the controller on a step without a rank update, and one rank update ("stability check")
+  over all 24 low-rank layers (``network_layer_perc_step: 0`` selects every layer; ``fixed_inner_dim`` keeps
+  the ranks full so every timed update does the same, worst-case work: SVD of every Sigma, rotation of U and
+  V^T).
 """
 
 from __future__ import annotations
@@ -52,14 +53,27 @@ def _bench_layer(record: CaseRecord, settings: Settings) -> None:
         layer = nn.Linear(d_in, d_out).to(device)
         factors = convert_module(layer, init_ratio=fraction)
         rows, cols = factors.shape_2d
-        path = "factorized" if use_factorized(layer.forward_mode, rows, cols, factors.rank, batch * tokens) else "dense"
+        path = (
+            "factorized"
+            if use_factorized(layer.forward_mode, rows, cols, factors.rank, batch * tokens)
+            else "dense"
+        )
         paths.append(f"{fraction}: rank {factors.rank} ({path})")
         variants[f"rank fraction {fraction}"] = _layer_step(layer, x, grad_out)
-    record.sizes["low-rank Linear"] = f"{d_in} -> {d_out}, input ({batch}, {tokens}, {d_in}); " + ", ".join(paths)
+    record.sizes["low-rank Linear"] = f"{d_in} -> {d_out}, input ({batch}, {tokens}, {d_in}); " + ", ".join(
+        paths
+    )
     # why fewer rounds and no FLOP count: one full-rank call is ~5 s on one core; the ratios are large
     heavy = dataclasses.replace(settings, repeats=min(settings.repeats, 3), warmup=1, flops=False)
-    measure_group(record, "low-rank Linear", variants, heavy, baseline="full rank nn.Linear",
-                  items_per_call=batch * tokens, item_unit="tokens")
+    measure_group(
+        record,
+        "low-rank Linear",
+        variants,
+        heavy,
+        baseline="full rank nn.Linear",
+        items_per_call=batch * tokens,
+        item_unit="tokens",
+    )
 
 
 def _vit(data, tiny: bool) -> nn.Module:
@@ -96,8 +110,11 @@ def _bench_controller(record: CaseRecord, settings: Settings) -> None:
 
     updater_model = _vit(data, settings.tiny).to(device).train()
     updater_opt = torch.optim.AdamW([p for p in updater_model.parameters() if p.requires_grad], lr=1e-4)
-    updater = build_controller(updater_model, {"delay": 0, "stability_frequency": 1, "network_layer_perc_step": 0.0,
-                                               "fixed_inner_dim": True}, updater_opt)
+    updater = build_controller(
+        updater_model,
+        {"delay": 0, "stability_frequency": 1, "network_layer_perc_step": 0.0, "fixed_inner_dim": True},
+        updater_opt,
+    )
     updates = itertools.count(1)
 
     def rank_update() -> None:
@@ -105,13 +122,22 @@ def _bench_controller(record: CaseRecord, settings: Settings) -> None:
 
     layers = len(updater.ranks)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    record.sizes["mini-ViT"] = (f"oialr_vit {shape} batch {batch}, {sum(p.numel() for p in model.parameters()):,} "
-                                f"stored parameters after the switch, {trainable:,} trainable, {layers} low-rank layers")
+    record.sizes["mini-ViT"] = (
+        f"oialr_vit {shape} batch {batch}, {sum(p.numel() for p in model.parameters()):,} "
+        f"stored parameters after the switch, {trainable:,} trainable, {layers} low-rank layers"
+    )
     heavy = dataclasses.replace(settings, repeats=min(settings.repeats, 5), warmup=1, flops=False)
-    measure_group(record, "mini-ViT", {"training step (low rank, AdamW)": train_step,
-                                       "controller.after_step without update": idle_after_step,
-                                       f"rank update, all {layers} layers": rank_update},
-                  heavy, baseline="training step (low rank, AdamW)")
+    measure_group(
+        record,
+        "mini-ViT",
+        {
+            "training step (low rank, AdamW)": train_step,
+            "controller.after_step without update": idle_after_step,
+            f"rank update, all {layers} layers": rank_update,
+        },
+        heavy,
+        baseline="training step (low rank, AdamW)",
+    )
 
 
 def run(settings: Settings) -> CaseRecord:
@@ -119,14 +145,32 @@ def run(settings: Settings) -> CaseRecord:
     record = CaseRecord(NAME, TITLE)
     record.attempt("low-rank Linear", lambda: _bench_layer(record, settings))
     record.attempt("mini-ViT controller", lambda: _bench_controller(record, settings))
-    ratios = [r["ratio"] for r in record.rows if r["group"] == "low-rank Linear"
-              and r["variant"].startswith("rank fraction") and float(r["variant"].split()[-1]) <= 0.25]
-    record.target("oialr.lowrank_linear", "OIALR: low-rank Linear fwd+bwd / full rank at rank fraction <= 0.25 "
-                  "(worst)", max(ratios) if ratios else None, "<=", 0.7)
+    ratios = [
+        r["ratio"]
+        for r in record.rows
+        if r["group"] == "low-rank Linear"
+        and r["variant"].startswith("rank fraction")
+        and float(r["variant"].split()[-1]) <= 0.25
+    ]
+    record.target(
+        "oialr.lowrank_linear",
+        "OIALR: low-rank Linear fwd+bwd / full rank at rank fraction <= 0.25 (worst)",
+        max(ratios) if ratios else None,
+        "<=",
+        0.7,
+    )
     overhead = record.row("mini-ViT: controller.after_step without update")
-    record.target("oialr.controller_overhead", "OIALR: controller overhead on a step without update, % of a "
-                  "training step", overhead["ratio"] * 100 if overhead else None, "<", 5.0, unit="%")
-    record.notes.append("The training step is measured at batch 32 (the paper's 256 takes ~9 s per step on one "
-                        "core); the controller's cost does not depend on the batch, so its share at batch 256 is "
-                        "about 8x smaller than reported here.")
+    record.target(
+        "oialr.controller_overhead",
+        "OIALR: controller overhead on a step without update, % of a training step",
+        overhead["ratio"] * 100 if overhead else None,
+        "<",
+        5.0,
+        unit="%",
+    )
+    record.notes.append(
+        "The training step is measured at batch 32 (the paper's 256 takes ~9 s per step on one "
+        "core); the controller's cost does not depend on the batch, so its share at batch 256 is "
+        "about 8x smaller than reported here."
+    )
     return record

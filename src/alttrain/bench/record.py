@@ -1,8 +1,8 @@
 """What one benchmark case records: measurement rows, targets, notes and the errors it survived.
 
 A case never aborts the suite: :meth:`CaseRecord.attempt` runs one part of it and turns an exception into an
-``errors`` entry, so a missing component (another engineer's module not written yet, an API that changed) shows up
-in the JSON and the table instead of stopping the benchmark.
+``errors`` entry, so a missing component (another engineer's module not written yet, an API that changed)
+shows up in the JSON and the table instead of stopping the benchmark.
 """
 
 from __future__ import annotations
@@ -14,8 +14,12 @@ from typing import Any
 
 from alttrain.bench.harness import Settings, count_flops, error_text, peak_memory, time_interleaved
 
-OPERATORS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, "<": operator.lt, ">=": operator.ge,
-                                                         ">": operator.gt}
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+}
 
 
 @dataclass
@@ -42,12 +46,28 @@ class CaseRecord:
         """The measurement row called ``name``."""
         return next((r for r in self.rows if r["name"] == name), None)
 
-    def target(self, target_id: str, description: str, value: float | None, op: str, threshold: float,
-               unit: str = "x", note: str | None = None) -> dict[str, Any]:
+    def target(
+        self,
+        target_id: str,
+        description: str,
+        value: float | None,
+        op: str,
+        threshold: float,
+        unit: str = "x",
+        note: str | None = None,
+    ) -> dict[str, Any]:
         """Record a target; ``met`` is None when the value could not be measured."""
         met = None if value is None else bool(OPERATORS[op](value, threshold))
-        entry = {"id": target_id, "description": description, "value": value, "op": op, "threshold": threshold,
-                 "unit": unit, "met": met, "note": note}
+        entry = {
+            "id": target_id,
+            "description": description,
+            "value": value,
+            "op": op,
+            "threshold": threshold,
+            "unit": unit,
+            "met": met,
+            "note": note,
+        }
         self.targets.append(entry)
         return entry
 
@@ -59,8 +79,16 @@ class CaseRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the JSON file."""
-        return {"name": self.name, "title": self.title, "status": self.status(), "sizes": self.sizes,
-                "rows": self.rows, "targets": self.targets, "notes": self.notes, "errors": self.errors}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "status": self.status(),
+            "sizes": self.sizes,
+            "rows": self.rows,
+            "targets": self.targets,
+            "notes": self.notes,
+            "errors": self.errors,
+        }
 
 
 def measure_group(
@@ -74,7 +102,7 @@ def measure_group(
     items_per_call: int | None = None,
     item_unit: str = "samples",
 ) -> dict[str, dict[str, Any]]:
-    """Time ``variants`` interleaved, then measure each one's peak memory and FLOPs; append one row per variant.
+    """Time ``variants`` interleaved, then measure each one's peak memory and FLOPs; one row per variant.
 
     Args:
         record: the case the rows go to.
@@ -95,12 +123,18 @@ def measure_group(
     for name, fn in variants.items():
         timing = timings[name]
         row: dict[str, Any] = {
-            "name": f"{group}: {name}", "group": group, "variant": name, "median_s": timing.median_s,
-            "times_s": timing.times_s, "calls_per_sample": timing.calls_per_sample,
+            "name": f"{group}: {name}",
+            "group": group,
+            "variant": name,
+            "median_s": timing.median_s,
+            "times_s": timing.times_s,
+            "calls_per_sample": timing.calls_per_sample,
             "baseline": f"{group}: {baseline}" if baseline is not None else None,
             "ratio": timing.median_s / base if base else None,
         }
-        row["peak_mem_bytes"] = record.attempt(f"{group}: {name}: peak memory", lambda fn=fn: peak_memory(fn, settings))
+        row["peak_mem_bytes"] = record.attempt(
+            f"{group}: {name}: peak memory", lambda fn=fn: peak_memory(fn, settings)
+        )
         flops = record.attempt(f"{group}: {name}: FLOP count", lambda fn=fn: count_flops(fn, settings))
         row["flops"] = flops
         row["flops_per_forward"] = flops / forward_flops if flops and forward_flops else None

@@ -89,11 +89,26 @@ def case_section(case: dict[str, Any]) -> list[str]:
         for r in case["rows"]:
             ratio = fmt_ratio(r.get("ratio"))
             vs = r["baseline"].split(": ", 1)[-1] if r.get("baseline") else "-"
-            throughput = "-" if r.get("throughput") is None else f"{fmt_number(r['throughput'])} {r['throughput_unit']}"
-            rows.append([r["name"], fmt_seconds(r["median_s"]), ratio, vs, fmt_bytes(r.get("peak_mem_bytes")),
-                         fmt_number(r.get("flops_per_forward")), fmt_number(r.get("gflop_per_s")), throughput])
-        lines += _table(["measurement", "median", "ratio", "vs", "peak mem", "FLOPs / fwd", "GFLOP/s", "throughput"],
-                        rows)
+            throughput = (
+                "-"
+                if r.get("throughput") is None
+                else f"{fmt_number(r['throughput'])} {r['throughput_unit']}"
+            )
+            rows.append(
+                [
+                    r["name"],
+                    fmt_seconds(r["median_s"]),
+                    ratio,
+                    vs,
+                    fmt_bytes(r.get("peak_mem_bytes")),
+                    fmt_number(r.get("flops_per_forward")),
+                    fmt_number(r.get("gflop_per_s")),
+                    throughput,
+                ]
+            )
+        lines += _table(
+            ["measurement", "median", "ratio", "vs", "peak mem", "FLOPs / fwd", "GFLOP/s", "throughput"], rows
+        )
         lines.append("")
     for note in case.get("notes", []):
         lines.append(f"- {note}")
@@ -109,16 +124,33 @@ def dag_section(dag: dict[str, dict[str, Any]]) -> list[str]:
     lines = ["## Whole DAG (`--dag-times`)", ""]
     rows = []
     for scale, d in sorted(dag.items()):
-        rows.append([scale, fmt_seconds(d.get("wall_s")), str(d.get("cores", "-")), str(d.get("jobs_done", "-")),
-                     str(d.get("benchmarked_jobs", "-")), fmt_seconds(d.get("benchmarked_job_s")),
-                     str(d.get("log", "-"))])
+        rows.append(
+            [
+                scale,
+                fmt_seconds(d.get("wall_s")),
+                str(d.get("cores", "-")),
+                str(d.get("jobs_done", "-")),
+                str(d.get("benchmarked_jobs", "-")),
+                fmt_seconds(d.get("benchmarked_job_s")),
+                str(d.get("log", "-")),
+            ]
+        )
     lines += _table(["scale", "wall", "cores", "jobs", "benchmarked jobs", "sum of job times", "log"], rows)
     for scale, d in sorted(dag.items()):
         if d.get("slowest"):
             lines += ["", f"Slowest jobs at scale `{scale}`:", ""]
-            lines += _table(["job", "time", "max RSS", "CPU time"],
-                            [[j["job"], fmt_seconds(j["s"]), fmt_number(j.get("max_rss_mb")) + " MB",
-                              fmt_seconds(j.get("cpu_time_s"))] for j in d["slowest"]])
+            lines += _table(
+                ["job", "time", "max RSS", "CPU time"],
+                [
+                    [
+                        j["job"],
+                        fmt_seconds(j["s"]),
+                        fmt_number(j.get("max_rss_mb")) + " MB",
+                        fmt_seconds(j.get("cpu_time_s")),
+                    ]
+                    for j in d["slowest"]
+                ],
+            )
         for note in d.get("notes", []):
             lines.append(f"- {note}")
     return lines + [""]
@@ -130,18 +162,26 @@ def render_markdown(results: dict[str, Any]) -> str:
     machine, versions, device = env.get("machine", {}), env.get("versions", {}), env.get("device", {})
     settings = results.get("settings", {})
     lines = ["# Benchmark results", ""]
-    lines.append(f"Created {results.get('created', '?')} by `python -m alttrain bench` "
-                 f"({'tiny sizes' if settings.get('tiny') else 'full sizes'}, median of {settings.get('repeats')} "
-                 f"interleaved rounds after {settings.get('warmup')} warm-up calls); git `{env.get('git')}`.")
+    lines.append(
+        f"Created {results.get('created', '?')} by `python -m alttrain bench` "
+        f"({'tiny sizes' if settings.get('tiny') else 'full sizes'}, median of {settings.get('repeats')} "
+        f"interleaved rounds after {settings.get('warmup')} warm-up calls); git `{env.get('git')}`."
+    )
     lines.append("")
-    lines.append(f"- Machine: {machine.get('cpu')}, {machine.get('cpus_available')} CPUs available, "
-                 f"{machine.get('memory_gib')} GiB; {machine.get('platform')}")
-    lines.append(f"- Device: {device.get('type')} ({device.get('name')}), {device.get('torch_threads')} torch "
-                 "thread(s)")
+    lines.append(
+        f"- Machine: {machine.get('cpu')}, {machine.get('cpus_available')} CPUs available, "
+        f"{machine.get('memory_gib')} GiB; {machine.get('platform')}"
+    )
+    lines.append(
+        f"- Device: {device.get('type')} ({device.get('name')}), {device.get('torch_threads')} torch "
+        "thread(s)"
+    )
     lines.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v))
-    lines.append("- Ratios are medians of interleaved timings in this one run; on a CPU only ratios are meaningful, "
-                 "absolute times count on a GPU. Peak memory: extra memory one call needs "
-                 "(CPU: resident set; CUDA: allocated tensors). FLOPs: `FlopCounterMode` (matmul/conv/attention only).")
+    lines.append(
+        "- Ratios are medians of interleaved timings in this one run; on a CPU only ratios are meaningful, "
+        "absolute times count on a GPU. Peak memory: extra memory one call needs "
+        "(CPU: resident set; CUDA: allocated tensors). FLOPs: `FlopCounterMode` (matmul/conv/attention only)."
+    )
     lines += ["", "## Targets", ""] + targets_table(results) + [""]
     for case in results.get("cases", {}).values():
         lines += case_section(case)

@@ -10,7 +10,11 @@ from alttrain.data import DataSplits, Split
 
 
 def synthetic_splits(
-    input_shape: tuple[int, ...], classes: int, train_size: int, device: torch.device, seed: int = 0,
+    input_shape: tuple[int, ...],
+    classes: int,
+    train_size: int,
+    device: torch.device,
+    seed: int = 0,
     test_size: int | None = None,
 ) -> DataSplits:
     """Random Gaussian inputs and uniform labels shaped like a classification data set."""
@@ -18,11 +22,19 @@ def synthetic_splits(
     test_size = test_size or min(train_size, 256)
 
     def split(n: int) -> Split:
-        return Split(torch.randn((n, *input_shape), generator=gen), torch.randint(0, classes, (n,), generator=gen))
+        return Split(
+            torch.randn((n, *input_shape), generator=gen), torch.randint(0, classes, (n,), generator=gen)
+        )
 
-    data = DataSplits(name="synthetic", description=f"synthetic {input_shape} x {classes} classes",
-                      task="classification", num_outputs=classes, input_shape=tuple(input_shape),
-                      train=split(train_size), test=split(test_size))
+    data = DataSplits(
+        name="synthetic",
+        description=f"synthetic {input_shape} x {classes} classes",
+        task="classification",
+        num_outputs=classes,
+        input_shape=tuple(input_shape),
+        train=split(train_size),
+        test=split(test_size),
+    )
     return data.to(device)
 
 

@@ -40,8 +40,8 @@ def summarize(cosine: np.ndarray, norm_ratio: np.ndarray) -> dict[str, float]:
     count = len(cosine)
     row: dict[str, float] = {"count": count}
     for name, values in (("cosine", cosine), ("norm_ratio", norm_ratio)):
-        std = float(np.std(values, ddof=1)) if count > 1 else 0.0
         values = np.asarray(values, dtype=np.float64)
+        std = float(np.std(values, ddof=1)) if count > 1 else 0.0
         row[f"{name}_mean"] = float(np.mean(values))
         row[f"{name}_std"] = std
         row[f"{name}_ci95"] = 1.96 * std / math.sqrt(count)
@@ -171,8 +171,9 @@ def approximation_quality(
     if method == "reduced":
         for count in sorted(set(per_n.values())):
             group = [n for n in ns if per_n[n] == count]
-            cells = reduced_cells(group, ks, count, seed)
-            rows += [_row(n, k, agg, norm, *vals) for (n, k, agg, norm), vals in cells.items()]
+            for k in ks:  # why one call per k: the chunk of samples processed together can then grow as 1/k^2
+                cells = reduced_cells(group, [k], count, seed)
+                rows += [_row(n, k, agg, norm, *vals) for (n, k, agg, norm), vals in cells.items()]
     elif method == "direct":
         for n in ns:
             for k in ks:

@@ -98,8 +98,8 @@ def build_image_splits(
     y_test = torch.from_numpy(test_y.astype(np.int64))
     val = None
     if not 0 <= val_size < len(y_train):
-        raise UserError(f"{name}: val_size {val_size} must be at least 0 and below the {len(y_train)} training "
-                        "images")
+        raise UserError(f"{name}: val_size {val_size} must be at least 0 and below the {len(y_train)} "
+                        "training images")
     if val_size > 0:
         lengths = [len(y_train) - val_size, val_size]
         train_idx, val_idx = random_split_indices(len(y_train), lengths, split_seed)

@@ -83,7 +83,7 @@ def normalize_images(
         mean, std: per-channel constants, or ``None`` for no normalisation.
         flatten: return (N, C*H*W) instead of (N, C, H, W).
     """
-    x = torch.from_numpy(np.array(images, dtype=np.float32)).div_(255.0)  # a writable copy, also of read-only input
+    x = torch.from_numpy(np.array(images, dtype=np.float32)).div_(255.0)  # writable copy
     x = x.unsqueeze(1) if x.dim() == 3 else x.permute(0, 3, 1, 2).contiguous()  # (N, C, H, W)
     if mean is not None and std is not None:
         channels = x.shape[1]

@@ -21,11 +21,18 @@ from alttrain.tables.f3_common import (
 SPEC = ArtifactSpec(
     id="f3_fig_curves",
     paper="f3",
-    inputs=("classification_curves.csv", "wine_curves.csv", "sgemm_depth_curves.csv", "transformer_curves.csv",
-            "not_run.csv"),
-    caption="Training curves: test accuracy (classification) or test MSE (regression) and training loss per "
-            "epoch (epoch 0 = before training), mean ± std band over seeds, for BP, shallow learning, DFA, DRTP "
-            "and F3 (Kaiming feedback for the FC nets, trinomial for the Transformer).",
+    inputs=(
+        "classification_curves.csv",
+        "wine_curves.csv",
+        "sgemm_depth_curves.csv",
+        "transformer_curves.csv",
+        "not_run.csv",
+    ),
+    caption=(
+        "Training curves: test accuracy (classification) or test MSE (regression) and training loss per "
+        "epoch (epoch 0 = before training), mean ± std band over seeds, for BP, shallow learning, DFA, DRTP"
+        " and F3 (Kaiming feedback for the FC nets, trinomial for the Transformer)."
+    ),
 )
 
 
@@ -42,11 +49,19 @@ def _panels(frames: dict[str, pd.DataFrame]) -> list[tuple[str, pd.DataFrame | N
                 panels.append((BENCHMARKS[benchmark], None, "classification", reason))
             continue
         for topology in sorted(set(part["topology"])):
-            panels.append((f"{BENCHMARKS[benchmark]} {topology_name(topology)}",
-                           part[part["topology"] == topology], "classification", None))
-    for name, experiment, benchmark, task in (("sgemm_depth_curves.csv", "sgemm_depth", "sgemm", "regression"),
-                                               ("wine_curves.csv", "wine", "wine", "regression"),
-                                               ("transformer_curves.csv", "transformer", "mnist", "classification")):
+            panels.append(
+                (
+                    f"{BENCHMARKS[benchmark]} {topology_name(topology)}",
+                    part[part["topology"] == topology],
+                    "classification",
+                    None,
+                )
+            )
+    for name, experiment, benchmark, task in (
+        ("sgemm_depth_curves.csv", "sgemm_depth", "sgemm", "regression"),
+        ("wine_curves.csv", "wine", "wine", "regression"),
+        ("transformer_curves.csv", "transformer", "mnist", "classification"),
+    ):
         curves = frames.get(name)
         title = BENCHMARKS[benchmark] if experiment != "transformer" else "Transformer, MNIST (v2)"
         if not has_rows(curves, "approach", "epoch"):
@@ -67,16 +82,25 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
             for ax in row:
                 placeholder_axes(ax, f"{title}: {not_run_cell(reason)}")
             continue
-        metric, ylabel = ("test_acc", "test accuracy (%)") if task == "classification" else ("test_mse", "test MSE")
-        train = "train_loss" if "train_loss" in curves and curves["train_loss"].notna().any() else "train_batch_loss"
+        metric, ylabel = (
+            ("test_acc", "test accuracy (%)") if task == "classification" else ("test_mse", "test MSE")
+        )
+        train = (
+            "train_loss"
+            if "train_loss" in curves and curves["train_loss"].notna().any()
+            else "train_batch_loss"
+        )
         for approach in ordered(curves["approach"].unique()):
             runs = curves[curves["approach"] == approach]
             band(row[0], runs, "epoch", metric, approach)
             if train in runs:
                 band(row[1], runs, "epoch", train, approach)
         row[0].set(title=title, xlabel="epoch", ylabel=ylabel)
-        row[1].set(title=f"{title}: training loss", xlabel="epoch",
-                   ylabel="train loss" if train == "train_loss" else "mean training batch loss")
+        row[1].set(
+            title=f"{title}: training loss",
+            xlabel="epoch",
+            ylabel="train loss" if train == "train_loss" else "mean training batch loss",
+        )
         if task == "regression":
             row[0].set_yscale("log")
         row[0].legend(fontsize=6, ncol=2)

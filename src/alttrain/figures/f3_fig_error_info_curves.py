@@ -1,4 +1,5 @@
-"""f3_fig_error_info_curves: test accuracy per epoch of the F3 error-information variants next to DRTP and DFA."""
+"""f3_fig_error_info_curves: test accuracy per epoch of the F3 error-information variants next to DRTP and
+DFA."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ SPEC = ArtifactSpec(
     id="f3_fig_error_info_curves",
     paper="f3",
     inputs=("classification_curves.csv",),
-    caption="Test accuracy per epoch of F3 with each error-information variant, DRTP and DFA (mean ± std over "
-            "seeds). Right: the first epochs; F3 equals DRTP in epoch 1 (its buffer starts with the targets) and "
-            "departs from it once the delayed errors of epoch 1 are used.",
+    caption=(
+        "Test accuracy per epoch of F3 with each error-information variant, DRTP and DFA (mean ± std over "
+        "seeds). Right: the first epochs; F3 equals DRTP in epoch 1 (its buffer starts with the targets) "
+        "and departs from it once the delayed errors of epoch 1 are used."
+    ),
 )
 EARLY_EPOCHS = 5
 
@@ -24,7 +27,9 @@ EARLY_EPOCHS = 5
 def draw(frames: dict[str, pd.DataFrame], context: Context):
     data = block_rows(frames.get("classification_curves.csv"), "error_info")
     configs = sorted(set(zip(data["benchmark"], data["topology"], strict=True))) if has_rows(data) else []
-    fig, axes = plt.subplots(max(len(configs), 1), 2, figsize=(8.5, 2.6 * max(len(configs), 1)), squeeze=False)
+    fig, axes = plt.subplots(
+        max(len(configs), 1), 2, figsize=(8.5, 2.6 * max(len(configs), 1)), squeeze=False
+    )
     if not configs:
         for ax in axes[0]:
             placeholder_axes(ax, "no error-information runs at this scale")

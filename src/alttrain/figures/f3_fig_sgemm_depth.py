@@ -14,8 +14,10 @@ SPEC = ArtifactSpec(
     id="f3_fig_sgemm_depth",
     paper="f3",
     inputs=("sgemm_depth.csv", "not_run.csv"),
-    caption="SGEMM regression: final test MSE (standardised target) against the number of hidden layers "
-            "(width 500, inferred), mean ± std over seeds, per method.",
+    caption=(
+        "SGEMM regression: final test MSE (standardised target) against the number of hidden layers (width "
+        "500, inferred), mean ± std over seeds, per method."
+    ),
 )
 
 
@@ -30,10 +32,23 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
     position = {d: i for i, d in enumerate(depths)}  # categorical axis: 1, 2, 10, ...
     for approach in ordered(data["approach"].unique()):
         stats = data[data["approach"] == approach].groupby("depth")["final_test_mse"].agg(["mean", "std"])
-        ax.errorbar([position[d] for d in stats.index], stats["mean"], yerr=stats["std"].fillna(0), marker="o",
-                    capsize=3, color=COLORS.get(approach), label=APPROACHES.get(approach, approach))
-    ax.set(xticks=range(len(depths)), xticklabels=[str(d) for d in depths], xlabel="hidden layers D",
-           ylabel="final test MSE", yscale="log", title="SGEMM")
+        ax.errorbar(
+            [position[d] for d in stats.index],
+            stats["mean"],
+            yerr=stats["std"].fillna(0),
+            marker="o",
+            capsize=3,
+            color=COLORS.get(approach),
+            label=APPROACHES.get(approach, approach),
+        )
+    ax.set(
+        xticks=range(len(depths)),
+        xticklabels=[str(d) for d in depths],
+        xlabel="hidden layers D",
+        ylabel="final test MSE",
+        yscale="log",
+        title="SGEMM",
+    )
     ax.legend(fontsize=6)
     fig.tight_layout()
     return fig

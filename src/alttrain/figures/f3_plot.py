@@ -18,10 +18,22 @@ def band(ax, frame: pd.DataFrame, x: str, y: str, approach: str, label: str | No
         return False
     stats = data.groupby(x)[y].agg(["mean", "std"]).reset_index()
     color = COLORS.get(approach, "0.3")
-    ax.plot(stats[x], stats["mean"], color=color, lw=1.3, label=label or APPROACHES.get(approach, approach),
-            ls="--" if approach in ("bp", "llo") else "-")
-    ax.fill_between(stats[x], stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0),
-                    color=color, alpha=0.18, lw=0)
+    ax.plot(
+        stats[x],
+        stats["mean"],
+        color=color,
+        lw=1.3,
+        label=label or APPROACHES.get(approach, approach),
+        ls="--" if approach in ("bp", "llo") else "-",
+    )
+    ax.fill_between(
+        stats[x],
+        stats["mean"] - stats["std"].fillna(0),
+        stats["mean"] + stats["std"].fillna(0),
+        color=color,
+        alpha=0.18,
+        lw=0,
+    )
     return True
 
 

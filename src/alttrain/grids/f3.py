@@ -9,8 +9,8 @@ Experiments (each one aggregated CSV ``results/metrics/f3/<experiment>.csv``):
 * ``sgemm_depth``: FC regression on SGEMM over depths; ``wine``: FC regression on Wine Quality (v2);
 * ``transformer``: the v2 Transformer on MNIST (cross-entropy on logits).
 
-A benchmark given as ``{not_run: reason}`` makes no runs; its reason goes to ``not_run.csv`` so tables and figures
-mark it explicitly. This module imports no torch (Snakemake imports it to build the DAG).
+A benchmark given as ``{not_run: reason}`` makes no runs; its reason goes to ``not_run.csv`` so tables and
+figures mark it explicitly. This module imports no torch (Snakemake imports it to build the DAG).
 """
 
 from __future__ import annotations
@@ -22,14 +22,22 @@ from alttrain.errors import UserError
 from alttrain.grids import Settings
 
 EXPERIMENTS = ("classification", "sgemm_depth", "wine", "transformer")
-TASKS = {"classification": "classification", "sgemm_depth": "regression", "wine": "regression",
-         "transformer": "classification"}
+TASKS = {
+    "classification": "classification",
+    "sgemm_depth": "regression",
+    "wine": "regression",
+    "transformer": "classification",
+}
 LOSSES = {"classification": "bce_onehot", "sgemm_depth": "mse", "wine": "mse", "transformer": "cross_entropy"}
 # kept equal to alttrain.methods.feedback (a test checks it; importing that module here would import torch)
 FEEDBACK_INITS = ("kaiming", "trinomial", "binomial", "pm_identity")
 F3_ERROR_INFOS = (
-    "delayed_error", "delayed_error_one_hot", "delayed_loss", "delayed_loss_one_hot",
-    "delayed_error_softmax", "delayed_loss_softmax",
+    "delayed_error",
+    "delayed_error_one_hot",
+    "delayed_loss",
+    "delayed_loss_one_hot",
+    "delayed_error_softmax",
+    "delayed_loss_softmax",
 )
 APPROACHES = ("bp", "llo", "dfa", "drtp", *(f"f3_{info}" for info in F3_ERROR_INFOS))
 FEEDBACK_METHODS = ("dfa", "drtp", "f3")
@@ -66,7 +74,9 @@ def learning_rate(section: dict[str, Any], key: str, method: str, experiment: st
         elif depth >= 10:
             key = f"{key}_d_ge10"
         else:
-            raise UserError(f"f3 sgemm_depth: no published learning rate for depth {depth} (README: 1, 2, >= 10)")
+            raise UserError(
+                f"f3 sgemm_depth: no published learning rate for depth {depth} (README: 1, 2, >= 10)"
+            )
     if key not in table or method not in table[key]:
         raise UserError(f"config key 'f3.learning_rates.{key}.{method}' is missing (needed by {experiment})")
     return float(table[key][method])
@@ -120,19 +130,36 @@ def experiment_runs(experiment: str, section: dict[str, Any], settings: Settings
             lr = learning_rate(section, bench["lr"], name, experiment, depth)
             run_id = f"{benchmark}_{topology}_{approach}" + (f"_{init}" if init != "none" else "")
             labels = {
-                "benchmark": benchmark, "task": TASKS[experiment], "topology": topology, "depth": depth,
-                "width": width, "approach": approach, "error_info": error_info or "none", "feedback_init": init,
+                "benchmark": benchmark,
+                "task": TASKS[experiment],
+                "topology": topology,
+                "depth": depth,
+                "width": width,
+                "approach": approach,
+                "error_info": error_info or "none",
+                "feedback_init": init,
                 **{f"in_{block}": block in member_of for block in blocks},
             }
             for seed in seeds:
-                runs.append(settings.run(
-                    paper="f3", experiment=experiment, run_id=run_id, seed=seed, dataset=dict(bench["dataset"]),
-                    model=model, method=method, optimizer={**ADAM, "lr": lr}, epochs=bench["epochs"],
-                    batch_size=bench["batch_size"], eval_batch_size=bench.get("eval_batch_size", 1000),
-                    loss=LOSSES[experiment], eval_splits=list(section.get("eval_splits", ["train", "test"])),
-                    alignment={"enabled": True, "probe_size": section.get("alignment_probe", 64)},
-                    labels=labels,
-                ))
+                runs.append(
+                    settings.run(
+                        paper="f3",
+                        experiment=experiment,
+                        run_id=run_id,
+                        seed=seed,
+                        dataset=dict(bench["dataset"]),
+                        model=model,
+                        method=method,
+                        optimizer={**ADAM, "lr": lr},
+                        epochs=bench["epochs"],
+                        batch_size=bench["batch_size"],
+                        eval_batch_size=bench.get("eval_batch_size", 1000),
+                        loss=LOSSES[experiment],
+                        eval_splits=list(section.get("eval_splits", ["train", "test"])),
+                        alignment={"enabled": True, "probe_size": section.get("alignment_probe", 64)},
+                        labels=labels,
+                    )
+                )
     return runs
 
 
@@ -142,21 +169,35 @@ def training_runs(section: dict[str, Any], settings: Settings) -> list[dict[str,
 
 
 def not_run(section: dict[str, Any]) -> list[dict[str, str]]:
-    """Rows ``{experiment, benchmark, topology, reason}`` for everything of the paper not run at this scale."""
+    """Rows ``{experiment, benchmark, topology, reason}`` for everything of the paper not run at this
+    scale."""
     rows = []
     for experiment in EXPERIMENTS:
         spec = section.get(experiment, {})
         for benchmark, bench in spec.get("benchmarks", {}).items():
             if "not_run" in bench:
-                rows.append({"experiment": experiment, "benchmark": benchmark, "topology": "",
-                             "reason": bench["not_run"]})
+                rows.append(
+                    {
+                        "experiment": experiment,
+                        "benchmark": benchmark,
+                        "topology": "",
+                        "reason": bench["not_run"],
+                    }
+                )
             else:
                 for topology, reason in spec.get("topologies_not_run", {}).items():
-                    rows.append({"experiment": experiment, "benchmark": benchmark, "topology": topology,
-                                 "reason": reason})
+                    rows.append(
+                        {
+                            "experiment": experiment,
+                            "benchmark": benchmark,
+                            "topology": topology,
+                            "reason": reason,
+                        }
+                    )
     return rows
 
 
 def empty_experiments(section: dict[str, Any], settings: Settings) -> list[str]:
-    """Experiments without any run at this scale (their CSVs are written header-only, with the reason elsewhere)."""
+    """Experiments without any run at this scale (their CSVs are written header-only, with the reason
+    elsewhere)."""
     return [e for e in EXPERIMENTS if not experiment_runs(e, section, settings)]

@@ -1,28 +1,27 @@
 """Feedback methods of the f3 paper (spec sections 2.2-2.5): shallow learning, DFA, DRTP and F3.
 
-DFA, DRTP and F3 share one mechanism. Every block of the model learns only from its own signal: the block's input
-is detached (no autograd path crosses a block boundary, so there is no backward pass through the network), the
-output block gets the true local gradient of the mean batch loss, and every hidden block ``i`` gets the
-pseudo-gradient ``g_i = e @ B_i`` injected at its post-activation output, where ``B_i`` (C x n_i) is a fixed random
-feedback matrix and ``e`` (B x C) the batch's *error information*. Backward inside the block then applies the
-activation derivative and sums over the batch (no 1/B, as in the authors' code); one optimizer step updates all.
+DFA, DRTP and F3 share one mechanism. Every block of the model learns only from its own signal: the block's
+input is detached (no autograd path crosses a block boundary, so there is no backward pass through the
+network), the output block gets the true local gradient of the mean batch loss, and every hidden block ``i``
+gets the pseudo-gradient ``g_i = e @ B_i`` injected at its post-activation output, where ``B_i`` (C x n_i) is
+a fixed random feedback matrix and ``e`` (B x C) the batch's *error information*. Backward inside the block
+then applies the activation derivative and sums over the batch (no 1/B, as in the authors' code); one
+optimizer step updates all.
 
 The methods differ only in ``e`` (sign convention of the authors: e = t - y):
 
-=====================  ==============================================================================
-``one_hot_target``      DRTP: e = t (one-hot target; regression: the standardised target)
-``current_error``       DFA: e = t - y with the current weights (an extra eval-mode forward by default)
-``delayed_error``       F3: e = E[n], E[n] = t - y of sample n at its previous visit
-``delayed_error_one_hot``  F3: e = t * E[n] (the target scaled by the delayed error of the true class)
-``delayed_loss``        F3: E[n] = -d loss / d y (mean-reduced loss, so it carries 1/(B*C))
-``delayed_loss_one_hot``   F3: e = t * E[n] with the delayed loss gradient
-``delayed_error_softmax``  F3: E[n] = t - softmax(y) (FC nets: softmax of the sigmoid outputs, authors' quirk)
-``delayed_loss_softmax``   F3: E[n] = -d BCE(softmax(y), t) / d y
-=====================  ==============================================================================
+* ``one_hot_target`` (DRTP): e = t (one-hot target; regression: the standardised target);
+* ``current_error`` (DFA): e = t - y with the current weights (an extra eval-mode forward by default);
+* ``delayed_error`` (F3): e = E[n], E[n] = t - y of sample n at its previous visit;
+* ``delayed_error_one_hot`` (F3): e = t * E[n], the target scaled by the delayed error of the true class;
+* ``delayed_loss`` (F3): E[n] = -d loss / d y of the mean-reduced loss (so it carries 1/(B*C));
+* ``delayed_loss_one_hot`` (F3): e = t * E[n] with the delayed loss gradient;
+* ``delayed_error_softmax`` (F3): E[n] = t - softmax(y) (FC nets: softmax of the sigmoid outputs, a quirk);
+* ``delayed_loss_softmax`` (F3): E[n] = -d BCE(softmax(y), t) / d y.
 
-The per-sample buffer E (N_train x C) starts as the targets, so F3's first epoch is exactly DRTP. It is written
-with this batch's pre-update outputs; since a sample is visited once per epoch, the value read in epoch k is the
-error of the visit in epoch k - 1.
+The per-sample buffer E (N_train x C) starts as the targets, so F3's first epoch is exactly DRTP. It is
+written with this batch's pre-update outputs; since a sample is visited once per epoch, the value read in
+epoch k is the error of the visit in epoch k - 1.
 """
 
 from __future__ import annotations
@@ -41,19 +40,25 @@ from alttrain.methods import GradientEstimator, forward_model, register_method
 
 FEEDBACK_INITS = ("kaiming", "trinomial", "binomial", "pm_identity")
 F3_ERROR_INFOS = (
-    "delayed_error", "delayed_error_one_hot", "delayed_loss", "delayed_loss_one_hot",
-    "delayed_error_softmax", "delayed_loss_softmax",
+    "delayed_error",
+    "delayed_error_one_hot",
+    "delayed_loss",
+    "delayed_loss_one_hot",
+    "delayed_error_softmax",
+    "delayed_loss_softmax",
 )
 # error information that only makes sense with one-hot class targets
 CLASSIFICATION_ONLY = tuple(e for e in F3_ERROR_INFOS if e.endswith(("one_hot", "softmax")))
 
 
 def feedback_matrix(init: str, num_outputs: int, width: int) -> torch.Tensor:
-    """A fixed feedback matrix B of shape (C, n), drawn from the global torch RNG (``pm_identity`` draws nothing).
+    """A fixed feedback matrix B of shape (C, n), drawn from the global torch RNG (``pm_identity`` draws
+    nothing).
 
     Args:
-        init: ``kaiming`` (U(-1/sqrt(n), 1/sqrt(n)): kaiming_uniform with a = sqrt(5), fan_in = n), ``trinomial``
-            (uniform over {-1, 0, 1}), ``binomial`` (uniform over {0, 1}) or ``pm_identity`` (tiles of [I, -I]).
+        init: ``kaiming`` (U(-1/sqrt(n), 1/sqrt(n)): kaiming_uniform with a = sqrt(5), fan_in = n),
+            ``trinomial`` (uniform over {-1, 0, 1}), ``binomial`` (uniform over {0, 1}) or ``pm_identity``
+            (tiles of [I, -I]).
         num_outputs: C, the width of the error information.
         width: n, the output width of the block that receives the signal.
     """
@@ -76,8 +81,10 @@ def model_blocks(model: nn.Module) -> nn.ModuleList:
     """The model's ``blocks`` (at least two: hidden and output); a model without them is a clear error."""
     blocks = getattr(model, "blocks", None)
     if not isinstance(blocks, nn.ModuleList) or len(blocks) < 2:
-        raise UserError(f"feedback methods need a model with at least two `blocks` (e.g. f3_fc), got "
-                        f"{type(model).__name__}")
+        raise UserError(
+            f"feedback methods need a model with at least two `blocks` (e.g. f3_fc), got "
+            f"{type(model).__name__}"
+        )
     return blocks
 
 
@@ -90,7 +97,7 @@ def one_hot_targets(y: torch.Tensor, data: DataSplits) -> torch.Tensor:
 
 @register_method("llo")
 class ShallowLearning(GradientEstimator):
-    """Shallow learning: every block but the last is frozen at its random init; the output layer learns by backprop."""
+    """Shallow learning: all blocks but the last stay at their random init; the output layer learns by BP."""
 
     def __init__(self, model: nn.Module, loss: Loss, data: DataSplits, generator: torch.Generator) -> None:
         super().__init__(model, loss, data, generator)
@@ -114,24 +121,34 @@ class FeedbackEstimator(GradientEstimator):
     """Direct feedback to every hidden block through fixed matrices B_i, with a chosen error information.
 
     Args:
-        feedback_init: how the B_i are drawn (:data:`FEEDBACK_INITS`); drawn here, i.e. right after the model's
-            Linear layers (the loop seeds, builds the model, then creates the estimator), so every method sees
-            the same forward weights for a seed.
+        feedback_init: how the B_i are drawn (:data:`FEEDBACK_INITS`); drawn here, i.e. right after the
+            model's Linear layers (the loop seeds, builds the model, then creates the estimator), so every
+            method sees the same forward weights for a seed.
         error_info: the signal e (see the module docstring).
         extra_forward: DFA only: compute e with a separate eval-mode forward before the update (authors' cost
             profile); False reuses the training forward's outputs (numerically the same for these models).
-        softmax_on_logits: ``*_softmax`` variants only: softmax of the output block's pre-sigmoid logits instead of
-            the sigmoid outputs (a fix of the authors' quirk; off by default).
+        softmax_on_logits: ``*_softmax`` variants only: softmax of the output block's pre-sigmoid logits
+            instead of the sigmoid outputs (a fix of the authors' quirk; off by default).
     """
 
     def __init__(
-        self, model: nn.Module, loss: Loss, data: DataSplits, generator: torch.Generator, *, error_info: str,
-        feedback_init: str = "kaiming", extra_forward: bool = True, softmax_on_logits: bool = False,
+        self,
+        model: nn.Module,
+        loss: Loss,
+        data: DataSplits,
+        generator: torch.Generator,
+        *,
+        error_info: str,
+        feedback_init: str = "kaiming",
+        extra_forward: bool = True,
+        softmax_on_logits: bool = False,
     ) -> None:
         super().__init__(model, loss, data, generator)
         if data.task != "classification" and error_info in CLASSIFICATION_ONLY:
-            raise UserError(f"error_info {error_info!r} needs class targets; regression allows delayed_error, "
-                            "delayed_loss")
+            raise UserError(
+                f"error_info {error_info!r} needs class targets; regression allows delayed_error, "
+                "delayed_loss"
+            )
         if feedback_init not in FEEDBACK_INITS:
             raise UserError(f"unknown feedback_init {feedback_init!r}; known: {', '.join(FEEDBACK_INITS)}")
         self.blocks = model_blocks(model)
@@ -139,15 +156,17 @@ class FeedbackEstimator(GradientEstimator):
         self.feedback_init = feedback_init
         self.extra_forward = extra_forward
         self.softmax_on_logits = softmax_on_logits
-        if softmax_on_logits and not (isinstance(self.blocks[-1], nn.Sequential)
-                                      and isinstance(self.blocks[-1][-1], nn.Sigmoid)):
+        if softmax_on_logits and not (
+            isinstance(self.blocks[-1], nn.Sequential) and isinstance(self.blocks[-1][-1], nn.Sigmoid)
+        ):
             raise UserError("softmax_on_logits needs an output block that ends with a sigmoid (f3_fc)")
         device = data.train.y.device
         widths = self._hidden_widths()
         self.feedback = [feedback_matrix(feedback_init, data.num_outputs, n).to(device) for n in widths]
         self.delayed: torch.Tensor | None = None
         if error_info.startswith("delayed"):
-            self.delayed = one_hot_targets(data.train.y, data).clone()  # (N, C): epoch 1 uses e = t, i.e. DRTP
+            # (N, C) per-sample buffer starting as the targets: epoch 1 uses e = t, i.e. DRTP
+            self.delayed = one_hot_targets(data.train.y, data).clone()
 
     def _hidden_widths(self) -> list[int]:
         """Flattened output width of every hidden block, from one training sample (consumes no RNG)."""
@@ -181,10 +200,12 @@ class FeedbackEstimator(GradientEstimator):
         return hidden, outputs, logits
 
     def _prediction(self, outputs: torch.Tensor) -> torch.Tensor:
-        """What the error t - y compares with the target: probabilities (softmax of logits for cross-entropy)."""
+        """What the error t - y compares with the target (softmax of the logits for cross-entropy)."""
         return torch.softmax(outputs, dim=1) if self.loss.name == "cross_entropy" else outputs
 
-    def _signal(self, x: Inputs, targets: torch.Tensor, outputs: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    def _signal(
+        self, x: Inputs, targets: torch.Tensor, outputs: torch.Tensor, index: torch.Tensor
+    ) -> torch.Tensor:
         """The error information e (B, C) of this batch, read before the buffer is written."""
         if self.error_info == "one_hot_target":
             return targets
@@ -193,15 +214,16 @@ class FeedbackEstimator(GradientEstimator):
                 return targets - self._prediction(outputs)
             was_training = self.model.training
             self.model.eval()
-            with torch.no_grad():
-                current = forward_model(self.model, x)  # the authors' separate forward with the current weights
+            with torch.no_grad():  # the authors' separate forward with the current weights
+                current = forward_model(self.model, x)
             self.model.train(was_training)
             return targets - self._prediction(current)
         delayed = self.delayed[index]  # (B, C): the error of each sample's previous visit
         return targets * delayed if self.error_info.endswith("one_hot") else delayed
 
-    def _value_to_store(self, y: torch.Tensor, targets: torch.Tensor, outputs: torch.Tensor,
-                        logits: torch.Tensor | None) -> torch.Tensor:
+    def _value_to_store(
+        self, y: torch.Tensor, targets: torch.Tensor, outputs: torch.Tensor, logits: torch.Tensor | None
+    ) -> torch.Tensor:
         """What E[index] becomes after this batch: an error or a negative loss gradient of the outputs."""
         info = self.error_info
         if info in ("delayed_error", "delayed_error_one_hot"):
@@ -255,29 +277,65 @@ class FeedbackEstimator(GradientEstimator):
 class DirectFeedbackAlignment(FeedbackEstimator):
     """DFA: e = t - y of the current weights (update-locked: needs this batch's output before any update)."""
 
-    def __init__(self, model: nn.Module, loss: Loss, data: DataSplits, generator: torch.Generator,
-                 feedback_init: str = "kaiming", extra_forward: bool = True) -> None:
-        super().__init__(model, loss, data, generator, error_info="current_error", feedback_init=feedback_init,
-                         extra_forward=extra_forward)
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: Loss,
+        data: DataSplits,
+        generator: torch.Generator,
+        feedback_init: str = "kaiming",
+        extra_forward: bool = True,
+    ) -> None:
+        super().__init__(
+            model,
+            loss,
+            data,
+            generator,
+            error_info="current_error",
+            feedback_init=feedback_init,
+            extra_forward=extra_forward,
+        )
 
 
 @register_method("drtp")
 class DirectRandomTargetProjection(FeedbackEstimator):
     """DRTP: e = t, the target itself (no error information at all)."""
 
-    def __init__(self, model: nn.Module, loss: Loss, data: DataSplits, generator: torch.Generator,
-                 feedback_init: str = "kaiming") -> None:
-        super().__init__(model, loss, data, generator, error_info="one_hot_target", feedback_init=feedback_init)
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: Loss,
+        data: DataSplits,
+        generator: torch.Generator,
+        feedback_init: str = "kaiming",
+    ) -> None:
+        super().__init__(
+            model, loss, data, generator, error_info="one_hot_target", feedback_init=feedback_init
+        )
 
 
 @register_method("f3")
 class DelayedFeedback(FeedbackEstimator):
     """F3: e = the per-sample error information stored at the sample's previous visit (one epoch old)."""
 
-    def __init__(self, model: nn.Module, loss: Loss, data: DataSplits, generator: torch.Generator,
-                 error_info: str = "delayed_error", feedback_init: str = "kaiming",
-                 softmax_on_logits: bool = False) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: Loss,
+        data: DataSplits,
+        generator: torch.Generator,
+        error_info: str = "delayed_error",
+        feedback_init: str = "kaiming",
+        softmax_on_logits: bool = False,
+    ) -> None:
         if error_info not in F3_ERROR_INFOS:
             raise UserError(f"unknown f3 error_info {error_info!r}; known: {', '.join(F3_ERROR_INFOS)}")
-        super().__init__(model, loss, data, generator, error_info=error_info, feedback_init=feedback_init,
-                         softmax_on_logits=softmax_on_logits)
+        super().__init__(
+            model,
+            loss,
+            data,
+            generator,
+            error_info=error_info,
+            feedback_init=feedback_init,
+            softmax_on_logits=softmax_on_logits,
+        )

@@ -1,9 +1,10 @@
-"""The v2 Transformer proof of concept of the f3 paper (spec section 2.9), built as blocks for the feedback methods.
+"""The v2 Transformer proof of concept of the f3 paper (spec section 2.9), as blocks for feedback methods.
 
-Each image is cut into ``patch`` x ``patch`` patches, flattened patch by patch and embedded by one Linear layer into a
-``hidden_dim`` vector. A transformer block views that vector as ``tokens`` tokens of ``hidden_dim / tokens`` dims,
-applies pre-norm residual multi-head attention and a pre-norm residual MLP (tanh instead of GELU), and flattens
-back. No position embedding, no class token. The head is Linear + tanh, then Linear to the class logits.
+Each image is cut into ``patch`` x ``patch`` patches, flattened patch by patch and embedded by one Linear
+layer into a ``hidden_dim`` vector. A transformer block views that vector as ``tokens`` tokens of
+``hidden_dim / tokens`` dims, applies pre-norm residual multi-head attention and a pre-norm residual MLP (tanh
+instead of GELU), and flattens back. No position embedding, no class token. The head is Linear + tanh, then
+Linear to the class logits.
 
 Blocks (the feedback connectors sit after every block but the last): [embedding + transformer block 0],
 transformer blocks 1 .. depth-2, head-hidden, head-out. With the defaults (depth 5, 512 = 16 x 32) that is six
@@ -23,7 +24,8 @@ from alttrain.models import BlockSequential, register_model
 
 
 class PatchEmbedding(nn.Module):
-    """(B, ...) image with side*side pixels -> (B, hidden_dim): pixels reordered patch by patch, one Linear."""
+    """(B, ...) image with side*side pixels -> (B, hidden_dim): pixels reordered patch by patch, one
+    Linear."""
 
     def __init__(self, side: int, patch: int, hidden_dim: int) -> None:
         super().__init__()
@@ -49,7 +51,8 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, _ = x.shape
-        q, k, v = self.qkv(self.norm(x)).reshape(b, t, 3, self.heads, -1).permute(2, 0, 3, 1, 4)  # 3 x (B,H,T,dh)
+        qkv = self.qkv(self.norm(x)).reshape(b, t, 3, self.heads, -1)  # (B, T, 3, H, dh)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, dh)
         weights = torch.softmax(q @ k.transpose(-1, -2) * self.scale, dim=-1)  # (B, H, T, T)
         return self.out((weights @ v).transpose(1, 2).reshape(b, t, -1))  # (B, T, D)
 
@@ -61,7 +64,9 @@ class TransformerBlock(nn.Module):
         super().__init__()
         self.tokens, self.dim = tokens, dim
         self.attention = Attention(dim, heads, dim_head)
-        self.mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, mlp_dim), nn.Tanh(), nn.Linear(mlp_dim, dim))
+        self.mlp = nn.Sequential(
+            nn.LayerNorm(dim), nn.Linear(dim, mlp_dim), nn.Tanh(), nn.Linear(mlp_dim, dim)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(len(x), self.tokens, self.dim)
@@ -72,8 +77,14 @@ class TransformerBlock(nn.Module):
 
 @register_model("f3_transformer")
 def build_f3_transformer(
-    data: DataSplits, depth: int = 5, hidden_dim: int = 512, tokens: int = 16, heads: int = 8, dim_head: int = 64,
-    mlp_dim: int = 128, patch: int = 7,
+    data: DataSplits,
+    depth: int = 5,
+    hidden_dim: int = 512,
+    tokens: int = 16,
+    heads: int = 8,
+    dim_head: int = 64,
+    mlp_dim: int = 128,
+    patch: int = 7,
 ) -> nn.Module:
     """The authors' Transformer (defaults = their defaults) for square single-channel images.
 
@@ -89,11 +100,15 @@ def build_f3_transformer(
     pixels = math.prod(data.input_shape)
     side = math.isqrt(pixels)
     if side * side != pixels or side % patch:
-        raise UserError(f"f3_transformer needs square single-channel images whose side is a multiple of patch "
-                        f"{patch}; got input shape {data.input_shape}")
+        raise UserError(
+            f"f3_transformer needs square single-channel images whose side is a multiple of patch "
+            f"{patch}; got input shape {data.input_shape}"
+        )
     if depth < 2 or hidden_dim % tokens:
-        raise UserError(f"f3_transformer needs depth >= 2 and hidden_dim divisible by tokens; got depth={depth}, "
-                        f"hidden_dim={hidden_dim}, tokens={tokens}")
+        raise UserError(
+            f"f3_transformer needs depth >= 2 and hidden_dim divisible by tokens; got depth={depth}, "
+            f"hidden_dim={hidden_dim}, tokens={tokens}"
+        )
     dim = hidden_dim // tokens
 
     def block() -> TransformerBlock:
@@ -101,5 +116,8 @@ def build_f3_transformer(
 
     blocks: list[nn.Module] = [nn.Sequential(PatchEmbedding(side, patch, hidden_dim), block())]
     blocks += [block() for _ in range(depth - 2)]
-    blocks += [nn.Sequential(nn.Linear(hidden_dim, hidden_dim), nn.Tanh()), nn.Linear(hidden_dim, data.num_outputs)]
+    blocks += [
+        nn.Sequential(nn.Linear(hidden_dim, hidden_dim), nn.Tanh()),
+        nn.Linear(hidden_dim, data.num_outputs),
+    ]
     return BlockSequential(blocks)

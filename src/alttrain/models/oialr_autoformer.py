@@ -244,8 +244,8 @@ def build_autoformer(data: DataSplits, d_model: int = 512, n_heads: int = 8, e_l
                      d_ff: int = 2048, moving_avg: int = 25, factor: int = 1, dropout: float = 0.05,
                      activation: str = "gelu") -> nn.Module:
     """Autoformer sized for ``data`` (defaults: the Autoformer authors' ETT settings, oialr spec 3.4)."""
-    x_enc, x_mark, x_dec, _ = data.train.x
-    pred_len = data.train.y.shape[1]
+    (x_enc, x_mark, x_dec, _), y = data.train.take(torch.arange(1))  # the shapes the model will be fed
+    pred_len = y.shape[1]
     return Autoformer(channels=x_enc.shape[-1], time_features=x_mark.shape[-1],
                       label_len=x_dec.shape[1] - pred_len, pred_len=pred_len, d_model=d_model, n_heads=n_heads,
                       e_layers=e_layers, d_layers=d_layers, d_ff=d_ff, moving_avg=moving_avg, factor=factor,

@@ -9,13 +9,24 @@ import math
 
 import pandas as pd
 
-BENCHMARKS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "census": "Census Income", "sgemm": "SGEMM",
-              "wine": "Wine Quality"}
+BENCHMARKS = {
+    "mnist": "MNIST",
+    "cifar10": "CIFAR-10",
+    "census": "Census Income",
+    "sgemm": "SGEMM",
+    "wine": "Wine Quality",
+}
 APPROACHES = {
-    "bp": "BP", "llo": "Shallow (LLO)", "dfa": "DFA", "drtp": "DRTP",
-    "f3_delayed_error": "F3 delayed error", "f3_delayed_error_one_hot": "F3 delayed error, one-hot",
-    "f3_delayed_loss": "F3 delayed loss", "f3_delayed_loss_one_hot": "F3 delayed loss, one-hot",
-    "f3_delayed_error_softmax": "F3 delayed error, softmax", "f3_delayed_loss_softmax": "F3 delayed loss, softmax",
+    "bp": "BP",
+    "llo": "Shallow (LLO)",
+    "dfa": "DFA",
+    "drtp": "DRTP",
+    "f3_delayed_error": "F3 delayed error",
+    "f3_delayed_error_one_hot": "F3 delayed error, one-hot",
+    "f3_delayed_loss": "F3 delayed loss",
+    "f3_delayed_loss_one_hot": "F3 delayed loss, one-hot",
+    "f3_delayed_error_softmax": "F3 delayed error, softmax",
+    "f3_delayed_loss_softmax": "F3 delayed loss, softmax",
 }
 F3_VARIANTS = [a for a in APPROACHES if a.startswith("f3_")]
 INITS = {"kaiming": "Kaiming", "trinomial": "Trinomial", "binomial": "Binomial", "pm_identity": "±I"}
@@ -30,7 +41,8 @@ def topology_name(topology: str) -> str:
 
 
 def mean_std(values: pd.Series, digits: int = 2) -> str:
-    """``mean ± std`` over seeds (sample std); one seed prints the mean alone; no value prints an empty cell."""
+    """``mean ± std`` over seeds (sample std); one seed prints the mean alone; no value prints an empty
+    cell."""
     values = pd.to_numeric(values, errors="coerce").dropna()
     if values.empty:
         return ""
@@ -44,7 +56,9 @@ def has_rows(frame: pd.DataFrame | None, *columns: str) -> bool:
     return frame is not None and not frame.empty and all(c in frame.columns for c in columns)
 
 
-def not_run_reason(not_run: pd.DataFrame | None, experiment: str, benchmark: str, topology: str = "") -> str | None:
+def not_run_reason(
+    not_run: pd.DataFrame | None, experiment: str, benchmark: str, topology: str = ""
+) -> str | None:
     """The reason a benchmark (or one of its topologies) is not run at this scale, or None if it is run."""
     if not has_rows(not_run, "experiment", "benchmark", "reason"):
         return None
@@ -60,7 +74,8 @@ def not_run_cell(reason: str) -> str:
 
 
 def select(frame: pd.DataFrame, **equal: object) -> pd.DataFrame:
-    """Rows whose columns equal the given values (booleans compared as booleans, also when read as strings)."""
+    """Rows whose columns equal the given values (booleans compared as booleans, also when read as
+    strings)."""
     mask = pd.Series(True, index=frame.index)
     for column, value in equal.items():
         if column not in frame.columns:
@@ -86,7 +101,9 @@ def fmt_float(value: float, digits: int = 3) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-def classification_columns(data: pd.DataFrame, not_run: pd.DataFrame | None) -> list[tuple[str, str, str | None]]:
+def classification_columns(
+    data: pd.DataFrame, not_run: pd.DataFrame | None
+) -> list[tuple[str, str, str | None]]:
     """Columns (benchmark, topology, not-run reason) of a classification table, in the paper's order.
 
     A benchmark not run at this scale is one column with its reason; the paper's topologies appear when run or
@@ -115,14 +132,16 @@ def column_name(benchmark: str, topology: str) -> str:
 
 
 def block_rows(frame: pd.DataFrame, block: str) -> pd.DataFrame:
-    """Runs of the classification experiment that belong to a grid block (``methods``, ``error_info``, ...)."""
+    """Runs of the classification experiment that belong to a grid block (``methods``, ``error_info``,
+    ...)."""
     if not has_rows(frame, "approach"):
         return pd.DataFrame(columns=["benchmark", "topology", "approach", "feedback_init", "seed"])
     return select(frame, **{f"in_{block}": True})
 
 
 def approach_rows(data: pd.DataFrame, order: list[str]) -> list[tuple[str, str, str]]:
-    """(row label, approach, feedback init) in ``order``; the init is named only when an approach has several."""
+    """(row label, approach, feedback init) in ``order``; the init is named only when an approach has
+    several."""
     rows = []
     for approach in order:
         inits = sorted(set(data.loc[data["approach"] == approach, "feedback_init"])) if not data.empty else []
@@ -134,8 +153,9 @@ def approach_rows(data: pd.DataFrame, order: list[str]) -> list[tuple[str, str, 
     return rows
 
 
-def approach_table(data: pd.DataFrame, not_run: pd.DataFrame | None, order: list[str],
-                   metric: str = "final_test_acc") -> pd.DataFrame:
+def approach_table(
+    data: pd.DataFrame, not_run: pd.DataFrame | None, order: list[str], metric: str = "final_test_acc"
+) -> pd.DataFrame:
     """Rows = approaches, columns = benchmark x topology, cells = metric mean ± std over seeds."""
     columns = classification_columns(data, not_run)
     rows = approach_rows(data, order)
@@ -149,8 +169,12 @@ def approach_table(data: pd.DataFrame, not_run: pd.DataFrame | None, order: list
             if reason is not None:
                 cells[name] = not_run_cell(reason)
                 continue
-            runs = data[(data["benchmark"] == benchmark) & (data["topology"] == topology)
-                        & (data["approach"] == approach) & (data["feedback_init"] == init)]
+            runs = data[
+                (data["benchmark"] == benchmark)
+                & (data["topology"] == topology)
+                & (data["approach"] == approach)
+                & (data["feedback_init"] == init)
+            ]
             cells[name] = mean_std(runs[metric]) if metric in runs else ""
         table.append(cells)
     return pd.DataFrame(table)

@@ -1,7 +1,7 @@
-"""``python -m alttrain f3 <settings|empty|gap-reduction>``: the f3 CSVs that are not aggregated training runs.
+"""``python -m alttrain f3 <settings|empty|gap-reduction>``: the f3 CSVs that are not aggregated runs.
 
-* ``settings``: ``lrs.csv`` (the learning-rate table of the config, with its source and where it is used at this
-  scale) and ``not_run.csv`` (what the paper runs but this scale does not, and why);
+* ``settings``: ``lrs.csv`` (the learning-rate table of the config, with its source and where it is used at
+  this scale) and ``not_run.csv`` (what the paper runs but this scale does not, and why);
 * ``empty``: header-only CSVs for an experiment without runs at this scale;
 * ``gap-reduction``: ``gap_reduction.csv``, the fraction of a baseline's gap to backprop that F3 closes (spec
   section 2.8), per configuration, per baseline (DRTP, DFA, shallow, best of them) and per statistic (on seed
@@ -21,12 +21,50 @@ import pandas as pd
 from alttrain.atomic import write_csv
 
 REFERENCES = ("drtp", "dfa", "llo")
-EMPTY_COLUMNS = ["paper", "experiment", "run_id", "seed", "scale", "dataset", "method", "status", "benchmark",
-                 "task", "topology", "depth", "width", "approach", "error_info", "feedback_init",
-                 "final_test_acc", "final_test_mse", "final_test_loss"]
-GAP_COLUMNS = ["task", "experiment", "benchmark", "dataset", "topology", "depth", "feedback_init", "approach",
-               "reference", "reference_approach", "statistic", "reduction", "method_value", "reference_value",
-               "bp_value", "n_seeds", "metric", "higher_is_better", "scale", "is_max"]
+EMPTY_COLUMNS = [
+    "paper",
+    "experiment",
+    "run_id",
+    "seed",
+    "scale",
+    "dataset",
+    "method",
+    "status",
+    "benchmark",
+    "task",
+    "topology",
+    "depth",
+    "width",
+    "approach",
+    "error_info",
+    "feedback_init",
+    "final_test_acc",
+    "final_test_mse",
+    "final_test_loss",
+]
+GAP_COLUMNS = [
+    "task",
+    "experiment",
+    "benchmark",
+    "dataset",
+    "topology",
+    "depth",
+    "feedback_init",
+    "approach",
+    "reference",
+    "reference_approach",
+    "statistic",
+    "reduction",
+    "method_value",
+    "reference_value",
+    "bp_value",
+    "n_seeds",
+    "metric",
+    "higher_is_better",
+    "baseline_behind_bp",
+    "scale",
+    "is_max",
+]
 
 
 def settings_frames(section: dict[str, Any], scale: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -48,8 +86,16 @@ def settings_frames(section: dict[str, Any], scale: str) -> tuple[pd.DataFrame, 
     for key, row in section.get("learning_rates", {}).items():
         for method in ("bp", "llo", "dfa", "drtp", "f3"):
             if method in row:
-                rows.append({"row": key, "method": method, "lr": row[method], "source": row["source"],
-                             "used_at_scale": "; ".join(used.get(key, [])), "scale": scale})
+                rows.append(
+                    {
+                        "row": key,
+                        "method": method,
+                        "lr": row[method],
+                        "source": row["source"],
+                        "used_at_scale": "; ".join(used.get(key, [])),
+                        "scale": scale,
+                    }
+                )
     not_run = pd.DataFrame(grid.not_run(section), columns=["experiment", "benchmark", "topology", "reason"])
     return pd.DataFrame(rows), not_run.assign(scale=scale)
 
@@ -59,13 +105,33 @@ def _seed_values(frame: pd.DataFrame, metric: str) -> pd.Series:
     return frame.groupby("seed")[metric].mean()
 
 
-def _reduction_rows(config: dict[str, Any], f3: pd.DataFrame, bp: pd.DataFrame, refs: dict[str, pd.DataFrame],
-                    metric: str, higher: bool) -> list[dict[str, Any]]:
+def _behind(reference: float, backprop: float, higher: bool) -> bool:
+    """The baseline is strictly worse than backprop, so it has a gap that F3 can close."""
+    return bool(reference < backprop) if higher else bool(reference > backprop)
+
+
+def _defined(reduction: float, reference: float, backprop: float, higher: bool) -> float:
+    """The reduction, or NaN where the baseline is not behind backprop (no gap: the ratio means nothing)."""
+    return reduction if _behind(reference, backprop, higher) else math.nan
+
+
+def _reduction_rows(
+    config: dict[str, Any],
+    f3: pd.DataFrame,
+    bp: pd.DataFrame,
+    refs: dict[str, pd.DataFrame],
+    metric: str,
+    higher: bool,
+) -> list[dict[str, Any]]:
     from alttrain.metrics import gap_reduction
 
     f3_seeds, bp_seeds = _seed_values(f3, metric), _seed_values(bp, metric)
     ref_seeds = {name: _seed_values(frame, metric) for name, frame in refs.items() if not frame.empty}
-    ref_means = {name: s.mean() for name, s in ref_seeds.items() if not math.isnan(s.mean())}
+    ref_means = {
+        name: s.mean()
+        for name, s in ref_seeds.items()
+        if not math.isnan(s.mean()) and _behind(s.mean(), bp_seeds.mean(), higher)
+    }  # "best" = the best baseline still behind BP
     if ref_means:
         best = (max if higher else min)(ref_means, key=ref_means.get)
         ref_seeds["best"] = ref_seeds[best]
@@ -73,15 +139,37 @@ def _reduction_rows(config: dict[str, Any], f3: pd.DataFrame, bp: pd.DataFrame, 
     for reference, seeds in ref_seeds.items():
         chosen = best if reference == "best" else reference
         common = f3_seeds.index.intersection(bp_seeds.index).intersection(seeds.index)
-        on_means = gap_reduction(f3_seeds.mean(), seeds.mean(), bp_seeds.mean(), higher)
-        per_seed = [gap_reduction(f3_seeds[s], seeds[s], bp_seeds[s], higher) for s in common]
+        on_means = _defined(
+            gap_reduction(f3_seeds.mean(), seeds.mean(), bp_seeds.mean(), higher),
+            seeds.mean(),
+            bp_seeds.mean(),
+            higher,
+        )
+        per_seed = [
+            _defined(gap_reduction(f3_seeds[s], seeds[s], bp_seeds[s], higher), seeds[s], bp_seeds[s], higher)
+            for s in common
+        ]
         per_seed = [r for r in per_seed if not math.isnan(r)]
-        base = {**config, "reference": reference, "reference_approach": chosen, "method_value": f3_seeds.mean(),
-                "reference_value": seeds.mean(), "bp_value": bp_seeds.mean(), "metric": metric,
-                "higher_is_better": higher}
+        base = {
+            **config,
+            "reference": reference,
+            "reference_approach": chosen,
+            "method_value": f3_seeds.mean(),
+            "reference_value": seeds.mean(),
+            "bp_value": bp_seeds.mean(),
+            "metric": metric,
+            "higher_is_better": higher,
+            "baseline_behind_bp": _behind(seeds.mean(), bp_seeds.mean(), higher),
+        }
         rows.append({**base, "statistic": "seed_means", "reduction": on_means, "n_seeds": len(f3_seeds)})
-        rows.append({**base, "statistic": "per_seed_mean", "n_seeds": len(per_seed),
-                     "reduction": sum(per_seed) / len(per_seed) if per_seed else math.nan})
+        rows.append(
+            {
+                **base,
+                "statistic": "per_seed_mean",
+                "n_seeds": len(per_seed),
+                "reduction": sum(per_seed) / len(per_seed) if per_seed else math.nan,
+            }
+        )
     return rows
 
 
@@ -93,8 +181,9 @@ def gap_reductions(frames: dict[str, pd.DataFrame], scale: str) -> pd.DataFrame:
             final_test_acc or final_test_mse).
         scale: written into every row.
 
-    A configuration is (experiment, benchmark, topology, feedback init, F3 variant). BP and shallow learning do not
-    depend on the feedback init; DFA and DRTP are matched on it. "best" is the baseline with the best seed mean.
+    A configuration is (experiment, benchmark, topology, feedback init, F3 variant). BP and shallow learning
+    do not depend on the feedback init; DFA and DRTP are matched on it. "best" is the baseline with the best
+    seed mean among those behind backprop; a baseline not behind backprop has no gap (reduction NaN).
     """
     from alttrain.grids.f3 import TASKS
 
@@ -111,11 +200,21 @@ def gap_reductions(frames: dict[str, pd.DataFrame], scale: str) -> pd.DataFrame:
             bp = same[same["approach"] == "bp"]
             if bp.empty:
                 continue
-            refs = {name: same[(same["approach"] == name) & ((same["feedback_init"] == init) | (name == "llo"))]
-                    for name in REFERENCES}
-            config = {"task": task, "experiment": experiment, "benchmark": benchmark,
-                      "dataset": f3["dataset"].iloc[0], "topology": topology, "depth": f3["depth"].iloc[0],
-                      "feedback_init": init, "approach": approach, "scale": scale}
+            refs = {
+                name: same[(same["approach"] == name) & ((same["feedback_init"] == init) | (name == "llo"))]
+                for name in REFERENCES
+            }
+            config = {
+                "task": task,
+                "experiment": experiment,
+                "benchmark": benchmark,
+                "dataset": f3["dataset"].iloc[0],
+                "topology": topology,
+                "depth": f3["depth"].iloc[0],
+                "feedback_init": init,
+                "approach": approach,
+                "scale": scale,
+            }
             rows += _reduction_rows(config, f3, bp, refs, metric, higher)
     table = pd.DataFrame(rows, columns=[c for c in GAP_COLUMNS if c != "is_max"])
     group = table.groupby(["task", "approach", "reference", "statistic"])["reduction"]
@@ -144,7 +243,9 @@ def main(argv: list[str]) -> int:
     gap = sub.add_parser("gap-reduction", help="gap reduction of F3 vs the baselines")
     gap.add_argument("--scale", required=True)
     gap.add_argument("--out", type=Path, required=True)
-    gap.add_argument("inputs", nargs="+", type=Path, help="aggregated experiment CSVs (named <experiment>.csv)")
+    gap.add_argument(
+        "inputs", nargs="+", type=Path, help="aggregated experiment CSVs (named <experiment>.csv)"
+    )
     args = parser.parse_args(argv)
     if args.command == "settings":
         lrs, not_run = settings_frames(json.loads(args.section), args.scale)

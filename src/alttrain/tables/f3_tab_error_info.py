@@ -12,10 +12,12 @@ SPEC = ArtifactSpec(
     id="f3_tab_error_info",
     paper="f3",
     inputs=("classification.csv", "not_run.csv"),
-    caption="F3 with each error-information variant (the per-sample signal stored at a sample's previous visit: "
-            "delayed error t - y or delayed loss gradient, as is, masked by the one-hot target, or through a "
-            "softmax), with DRTP (e = t) and DFA (current error) as references: final test accuracy (%), mean ± "
-            "std over seeds.",
+    caption=(
+        "F3 with each error-information variant (the per-sample signal stored at a sample's previous visit:"
+        " delayed error t - y or delayed loss gradient, as is, masked by the one-hot target, or through a "
+        "softmax), with DRTP (e = t) and DFA (current error) as references: final test accuracy (%), mean ±"
+        " std over seeds."
+    ),
 )
 
 

@@ -21,15 +21,21 @@ SPEC = ArtifactSpec(
     id="f3_tab_feedback_init",
     paper="f3",
     inputs=("classification.csv", "not_run.csv"),
-    caption="Feedback-matrix initialisation (Kaiming-uniform U(-1/sqrt(n), 1/sqrt(n)); trinomial {-1, 0, 1}; "
-            "binomial {0, 1}; ±I tiles) for DFA, DRTP and F3: final test accuracy (%), mean ± std over seeds.",
+    caption=(
+        "Feedback-matrix initialisation (Kaiming-uniform U(-1/sqrt(n), 1/sqrt(n)); trinomial {-1, 0, 1}; "
+        "binomial {0, 1}; ±I tiles) for DFA, DRTP and F3: final test accuracy (%), mean ± std over seeds."
+    ),
 )
 
 
 def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
     data = block_rows(frames.get("classification.csv"), "feedback_init")
     not_run = frames.get("not_run.csv")
-    approaches = [a for a in ["dfa", "drtp", *F3_VARIANTS] if a in set(data["approach"])] or ["dfa", "drtp", "f3"]
+    approaches = [a for a in ["dfa", "drtp", *F3_VARIANTS] if a in set(data["approach"])] or [
+        "dfa",
+        "drtp",
+        "f3",
+    ]
     rows = []
     for init, label in INITS.items():
         cells = {"feedback init": label}
@@ -38,8 +44,12 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
                 cells[column_name(benchmark, topology)] = not_run_cell(reason)
                 continue
             for approach in approaches:
-                runs = data[(data["benchmark"] == benchmark) & (data["topology"] == topology)
-                            & (data["approach"] == approach) & (data["feedback_init"] == init)]
+                runs = data[
+                    (data["benchmark"] == benchmark)
+                    & (data["topology"] == topology)
+                    & (data["approach"] == approach)
+                    & (data["feedback_init"] == init)
+                ]
                 name = f"{column_name(benchmark, topology)} {APPROACHES.get(approach, approach)}"
                 cells[name] = mean_std(runs["final_test_acc"]) if not runs.empty else "not run"
         rows.append(cells)

@@ -12,12 +12,20 @@ SPEC = ArtifactSpec(
     id="f3_tab_lrs",
     paper="f3",
     inputs=("lrs.csv",),
-    caption="Adam learning rates per data set and method as configured (constant, no weight decay), with their "
-            "source; CIFAR-10 and Census Income have no published rates and use the MNIST row (inferred). The "
-            "last column says which experiments of this scale use the row.",
+    caption=(
+        "Adam learning rates per data set and method as configured (constant, no weight decay), with their "
+        "source; CIFAR-10 and Census Income have no published rates and use the MNIST row (inferred). The "
+        "last column says which experiments of this scale use the row."
+    ),
 )
-ROWS = {"mnist": "MNIST", "wine_quality": "Wine Quality", "sgemm_d1": "SGEMM d = 1", "sgemm_d2": "SGEMM d = 2",
-        "sgemm_d_ge10": "SGEMM d ≥ 10", "transformer": "Transformer (MNIST)"}
+ROWS = {
+    "mnist": "MNIST",
+    "wine_quality": "Wine Quality",
+    "sgemm_d1": "SGEMM d = 1",
+    "sgemm_d2": "SGEMM d = 2",
+    "sgemm_d_ge10": "SGEMM d ≥ 10",
+    "transformer": "Transformer (MNIST)",
+}
 METHODS = {"bp": "BP", "llo": "LLO", "dfa": "DFA", "drtp": "DRTP", "f3": "F3"}
 
 

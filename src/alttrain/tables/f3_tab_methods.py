@@ -12,10 +12,12 @@ SPEC = ArtifactSpec(
     id="f3_tab_methods",
     paper="f3",
     inputs=("classification.csv", "not_run.csv"),
-    caption="F3 vs backprop (BP), shallow learning (only the output layer trained), DFA and DRTP on FC networks "
-            "(tanh hidden layers, sigmoid outputs, BCE vs one-hot targets, Adam): final test accuracy (%), mean ± "
-            "std over seeds. F3 rows: delayed error one-hot (most likely v1's F3) and full delayed error (most "
-            "likely v2's). Feedback matrices: Kaiming-uniform unless named.",
+    caption=(
+        "F3 vs backprop (BP), shallow learning (only the output layer trained), DFA and DRTP on FC networks"
+        " (tanh hidden layers, sigmoid outputs, BCE vs one-hot targets, Adam): final test accuracy (%), "
+        "mean ± std over seeds. F3 rows: delayed error one-hot (most likely v1's F3) and full delayed error"
+        " (most likely v2's). Feedback matrices: Kaiming-uniform unless named."
+    ),
 )
 
 

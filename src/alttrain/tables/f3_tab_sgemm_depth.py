@@ -12,8 +12,10 @@ SPEC = ArtifactSpec(
     id="f3_tab_sgemm_depth",
     paper="f3",
     inputs=("sgemm_depth.csv", "not_run.csv"),
-    caption="SGEMM GPU-kernel runtime regression (standardised target, MSE loss, linear output) with D hidden "
-            "layers of width 500 (width inferred): final test MSE, mean ± std over seeds, per method and depth.",
+    caption=(
+        "SGEMM GPU-kernel runtime regression (standardised target, MSE loss, linear output) with D hidden "
+        "layers of width 500 (width inferred): final test MSE, mean ± std over seeds, per method and depth."
+    ),
 )
 ORDER = ["bp", "llo", "dfa", "drtp", "f3_delayed_error", "f3_delayed_loss"]
 
@@ -23,7 +25,9 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
     not_run = frames.get("not_run.csv")
     if not has_rows(data, "approach", "depth"):
         reason = not_run_reason(not_run, "sgemm_depth", "sgemm") or "no SGEMM runs in the grid of this scale"
-        return pd.DataFrame([{"method": APPROACHES[a], BENCHMARKS["sgemm"]: not_run_cell(reason)} for a in ORDER])
+        return pd.DataFrame(
+            [{"method": APPROACHES[a], BENCHMARKS["sgemm"]: not_run_cell(reason)} for a in ORDER]
+        )
     approaches = [a for a in ORDER if a in set(data["approach"])]
     approaches += sorted(set(data["approach"]) - set(approaches))
     rows = []

@@ -6,14 +6,24 @@ import pandas as pd
 
 from alttrain.figures import ArtifactSpec
 from alttrain.figures.style import Context
-from alttrain.tables.f3_common import APPROACHES, has_rows, mean_std, not_run_cell, not_run_reason, topology_name
+from alttrain.tables.f3_common import (
+    APPROACHES,
+    has_rows,
+    mean_std,
+    not_run_cell,
+    not_run_reason,
+    topology_name,
+)
 
 SPEC = ArtifactSpec(
     id="f3_tab_wine",
     paper="f3",
     inputs=("wine.csv", "not_run.csv"),
-    caption="(v2) Wine Quality regression (red + white, 12 standardised inputs, standardised quality target, 80/20 "
-            "split with random_state 1): final test MSE and MAE (standardised units), mean ± std over seeds.",
+    caption=(
+        "(v2) Wine Quality regression (red + white, 12 standardised inputs, standardised quality target, "
+        "80/20 split with random_state 1): final test MSE and MAE (standardised units), mean ± std over "
+        "seeds."
+    ),
 )
 ORDER = ["bp", "llo", "dfa", "drtp", "f3_delayed_error", "f3_delayed_loss"]
 
@@ -21,7 +31,9 @@ ORDER = ["bp", "llo", "dfa", "drtp", "f3_delayed_error", "f3_delayed_loss"]
 def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
     data = frames.get("wine.csv")
     if not has_rows(data, "approach"):
-        reason = not_run_reason(frames.get("not_run.csv"), "wine", "wine") or "no Wine Quality runs at this scale"
+        reason = (
+            not_run_reason(frames.get("not_run.csv"), "wine", "wine") or "no Wine Quality runs at this scale"
+        )
         return pd.DataFrame([{"method": APPROACHES[a], "test MSE": not_run_cell(reason)} for a in ORDER])
     approaches = [a for a in ORDER if a in set(data["approach"])]
     approaches += sorted(set(data["approach"]) - set(approaches))
@@ -29,8 +41,13 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
     for topology in sorted(set(data["topology"])):
         for approach in approaches:
             runs = data[(data["approach"] == approach) & (data["topology"] == topology)]
-            rows.append({"network": topology_name(topology), "method": APPROACHES.get(approach, approach),
-                         "test MSE": mean_std(runs.get("final_test_mse", pd.Series(dtype=float)), digits=4),
-                         "test MAE": mean_std(runs.get("final_test_mae", pd.Series(dtype=float)), digits=4),
-                         "seeds": len(runs)})
+            rows.append(
+                {
+                    "network": topology_name(topology),
+                    "method": APPROACHES.get(approach, approach),
+                    "test MSE": mean_std(runs.get("final_test_mse", pd.Series(dtype=float)), digits=4),
+                    "test MAE": mean_std(runs.get("final_test_mae", pd.Series(dtype=float)), digits=4),
+                    "seeds": len(runs),
+                }
+            )
     return pd.DataFrame(rows)

@@ -91,18 +91,23 @@ class KnownExperiments:
     """
 
     def __init__(self, paper: str, extra: set[str] = frozenset(), root: Path = REPO) -> None:
-        self.paper, self.root = paper, root
-        found = artifact_experiments(paper) | rule_experiments(paper, root) | set(extra)
-        self._cheap = _with_companions(found)
+        self.paper, self.root, self.extra = paper, root, set(extra)
+        self._cheap: set[str] | None = None  # computed on first use (imports the figure modules)
         self._full: set[str] | None = None
+
+    def cheap(self) -> set[str]:
+        if self._cheap is None:
+            found = artifact_experiments(self.paper) | rule_experiments(self.paper, self.root) | self.extra
+            self._cheap = _with_companions(found)
+        return self._cheap
 
     def full(self) -> set[str]:
         if self._full is None:
-            self._full = self._cheap | known_experiments(self.paper, self.root)
+            self._full = self.cheap() | known_experiments(self.paper, self.root)
         return self._full
 
     def __contains__(self, name: object) -> bool:
-        return name in self._cheap or name in self.full()
+        return name in self.cheap() or name in self.full()
 
     def __iter__(self):
         return iter(sorted(self.full()))

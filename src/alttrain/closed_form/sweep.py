@@ -1,0 +1,312 @@
+"""Vectorised gradient descent on the closed-form functions (fg spec sections 3.2 and 3.3).
+
+One call optimises every (approach, seed, dimension) trajectory of one function together: the dimensions
+n_1..n_N are packed into one vector of length D = sum n_i, so ``x`` has shape ``(A, S, D)`` and the per-step Python
+overhead is paid once for the whole grid (25,000 Rosenbrock steps are otherwise dominated by it). Seed s has its own
+tangent generator (seeded s, the only random stream of the experiment: the start point is deterministic); per step
+it draws one ``(K, D)`` Gaussian block (K = the largest k) and every approach uses its first k rows in each
+dimension's segment (transformed by its sampler, e.g. to fixed-angle tangents). Approaches of one seed therefore
+share tangents (common random numbers, a paired comparison); a seed's stream depends on the packed dimension list.
+
+Update: x <- x - lr * g with g the true gradient (``bp``) or a forward gradient (:func:`combine` of the k JVPs).
+JVPs are ``simulated`` (d = V grad f, the analytic gradient) or ``forward_ad`` (``torch.func.jvp`` vmapped over the
+k tangents); both are the same numbers up to rounding.
+
+Early stopping (spec section 3.2 and quirk 14): a step whose value is >= the previous step's value (or NaN) counts
+as no improvement; after ``patience`` consecutive such steps the run stops. Several patience values are evaluated on
+the same trajectories (the run continues until the largest one stops, and the stop step of a smaller patience is
+read off the same value sequence): 50 is the paper's training setting, 100 the authors' learning-rate search.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from alttrain.closed_form.functions import FUNCTIONS, TestFunction
+from alttrain.methods.forward_gradient import combine
+from alttrain.methods.tangents import specific_angle_tangents
+
+
+@dataclass(frozen=True)
+class Approach:
+    """One optimiser of the sweep (its step size is given per dimension, see :func:`run_sweep`).
+
+    Attributes:
+        name: label in the CSVs (``bp``, ``fg_k1``, ``fg_mean_k4``, ``frog_k16``, ...).
+        aggregation: ``bp``, ``mean``, ``sum`` or ``orthogonal_projection``.
+        k: number of tangents (0 for bp).
+        sampler: ``normal`` or ``specific_angle`` (with ``angle`` in degrees). normalize: unit-length tangents.
+    """
+
+    name: str
+    aggregation: str
+    k: int
+    sampler: str = "normal"
+    angle: float | None = None
+    normalize: bool = False
+
+
+def parse_approach(name: str) -> tuple[str, int]:
+    """(aggregation, k) of a standard approach id: bp, fg_k1, fg_mean_k<k>, frog_k<k>."""
+    if name == "bp":
+        return "bp", 0
+    match = re.fullmatch(r"(fg_mean|fg|frog)_k(\d+)", name)
+    if match is None:
+        raise ValueError(f"unknown approach {name!r}; expected bp, fg_k1, fg_mean_k<k> or frog_k<k>")
+    return ("orthogonal_projection" if match.group(1) == "frog" else "mean"), int(match.group(2))
+
+
+class Packing:
+    """Several dimensions n_1..n_N packed into one vector of length D = sum n_i (one function instance each)."""
+
+    def __init__(self, ns: list[int], dtype: torch.dtype) -> None:
+        self.ns = list(ns)
+        sizes = torch.tensor(self.ns)
+        self.segment = torch.repeat_interleave(torch.arange(len(self.ns)), sizes)  # (D,): which n a coordinate has
+        self.indicator = torch.nn.functional.one_hot(self.segment, len(self.ns)).double()  # (D, N)
+        self.pairs = (self.segment[:-1] == self.segment[1:]).to(dtype)  # (D-1,): pairs inside one instance
+        offsets = [0, *torch.cumsum(sizes, 0).tolist()]
+        self.slices = [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+
+    def sum(self, values: torch.Tensor) -> torch.Tensor:
+        """Per-instance sums (..., N) of per-coordinate values (..., D), accumulated in float64.
+
+        why float64: a float32 dot product over 1024 Styblinski-Tang terms (about -39 each) is off by ~0.2 (beyond
+        the minimum); the iterates stay in the configured dtype.
+        """
+        return values.double() @ self.indicator
+
+    def expand(self, per_instance: torch.Tensor) -> torch.Tensor:
+        """Per-coordinate values (..., D) from per-instance values (..., N)."""
+        return per_instance[..., self.segment]
+
+
+def _tangents(approach: Approach, draws: torch.Tensor) -> torch.Tensor:
+    """The approach's tangents (S, k, n) from the shared Gaussian draws (S, K, n)."""
+    tangents = draws[:, : approach.k]
+    if approach.sampler == "specific_angle":
+        tangents = specific_angle_tangents(tangents, approach.angle)
+    elif approach.sampler != "normal":
+        raise ValueError(f"the sweep supports the normal and specific_angle samplers, not {approach.sampler!r}")
+    if approach.normalize:
+        tangents = tangents / tangents.norm(dim=-1, keepdim=True)
+    return tangents
+
+
+class _GeneralUpdate:
+    """Per instance and approach: tangents, JVPs (simulated or true forward mode) and :func:`combine`."""
+
+    def __init__(self, approaches, packing, function: TestFunction, jvp_mode: str, gram_solver: str) -> None:
+        if jvp_mode not in ("simulated", "forward_ad"):
+            raise ValueError(f"unknown jvp_mode {jvp_mode!r}; known: simulated, forward_ad")
+        self.approaches, self.packing, self.function = approaches, packing, function
+        self.jvp_mode, self.gram_solver = jvp_mode, gram_solver
+
+    def update(self, draws: torch.Tensor, grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        update = torch.empty_like(grad)  # (A, S, D)
+        for part in self.packing.slices:
+            for index, approach in enumerate(self.approaches):
+                if approach.aggregation == "bp":
+                    update[index, :, part] = grad[index, :, part]
+                    continue
+                tangents = _tangents(approach, draws[:, :, part])  # (S, k, n)
+                if self.jvp_mode == "simulated":
+                    jvps = (tangents @ grad[index, :, part].unsqueeze(-1)).squeeze(-1)  # (S, k)
+                else:
+                    jvps = self._forward_jvps(x[index, :, part], tangents)
+                update[index, :, part] = combine(tangents, jvps, approach.aggregation, gram_solver=self.gram_solver)
+        return update
+
+    def _forward_jvps(self, x: torch.Tensor, tangents: torch.Tensor) -> torch.Tensor:
+        """True forward mode: one jvp of f per tangent, vmapped over the k tangents -> (S, k)."""
+
+        def along(t: torch.Tensor) -> torch.Tensor:  # t: (S, n) -> (S,)
+            return torch.func.jvp(self.function.value, (x,), (t,))[1]
+
+        return torch.func.vmap(along, in_dims=1, out_dims=1)(tangents)
+
+
+class _PackedUpdate:
+    """All approaches and dimensions at once when every approach uses the first k of the shared Gaussian tangents.
+
+    mean/sum: (1/k) sum_{i<k} d_i v_i with one masked weighting. projection onto the first m tangents: with the
+    Cholesky factor L of the Gram matrix G = V V^T (float64), V^T = Q L^T is the QR factorisation of V^T, so
+    P_m g = Q[:, :m] z[:m] with z = L^{-1} d, i.e. V^T L^{-T} (z masked to its first m entries). L, and z restricted
+    to its first m entries, depend only on the first m tangents (triangular prefixes), so one Gram matrix per seed,
+    dimension and step serves every k. With n < K only the first n tangents enter (spec section 2.4): the Gram
+    matrix is completed by the identity beyond them, which leaves the first n coordinates of z unchanged.
+    """
+
+    def __init__(self, approaches: list[Approach], packing: Packing, dtype: torch.dtype) -> None:
+        k_max = max([a.k for a in approaches] + [1])
+        index = torch.arange(k_max)
+        ns = torch.tensor(packing.ns).view(-1, 1)  # (N, 1)
+        self.packing = packing
+        self.bp = torch.tensor([a.aggregation == "bp" for a in approaches]).view(-1, 1, 1)
+        weights, proj_mask = [], []
+        for a in approaches:
+            scale = {"mean": 1.0 / max(a.k, 1), "sum": 1.0}.get(a.aggregation, 0.0)
+            weights.append((index < a.k).to(dtype) * scale)
+            is_proj = a.aggregation == "orthogonal_projection"
+            proj_mask.append(((index < a.k) & (index < ns) & is_proj).double())  # (N, K)
+        self.weights = torch.stack(weights).view(1, len(approaches), 1, k_max)  # (1, A, 1, K)
+        self.proj_mask = torch.stack(proj_mask).unsqueeze(0).unsqueeze(-1)  # (1, A, N, K, 1)
+        valid = (index < ns).double()  # (N, K): tangents that enter the projection in dimension n
+        self.gram_mask = valid.unsqueeze(-1) * valid.unsqueeze(-2)  # (N, K, K)
+        self.gram_fill = torch.diag_embed(1 - valid)  # identity on the unused tangents
+        self.proj = [i for i, a in enumerate(approaches) if a.aggregation == "orthogonal_projection"]
+        self.proj_mask = self.proj_mask[:, self.proj]  # only the projection approaches are solved for
+
+    def update(self, draws: torch.Tensor, grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Updates (A, S, D) from the draws (S, K, D) and the true gradients (A, S, D)."""
+        grad_s = grad.transpose(0, 1)  # (S, A, D)
+        parts = self.packing.slices
+        jvps = torch.stack([grad_s[..., p] @ draws[..., p].transpose(1, 2) for p in parts], dim=2)  # (S, A, N, K)
+        coeff = jvps * self.weights  # mean / sum approaches (zero weight for the others)
+        if self.proj:
+            wide = draws.double()
+            grams = torch.stack([wide[..., p] @ wide[..., p].transpose(1, 2) for p in parts], dim=1)  # (S, N, K, K)
+            chol = torch.linalg.cholesky(grams * self.gram_mask + self.gram_fill).unsqueeze(1)  # (S, 1, N, K, K)
+            d = jvps[:, self.proj].double().unsqueeze(-1)  # (S, P, N, K, 1)
+            z = torch.linalg.solve_triangular(chol, d, upper=False)
+            back = torch.linalg.solve_triangular(chol.transpose(-1, -2), z * self.proj_mask, upper=True)
+            coeff[:, self.proj] += back.squeeze(-1).to(coeff.dtype)
+        update = torch.empty_like(grad_s)
+        for i, p in enumerate(parts):
+            update[..., p] = coeff[:, :, i] @ draws[..., p]  # (S, A, K) @ (S, K, n)
+        return torch.where(self.bp, grad, update.transpose(0, 1))
+
+
+@dataclass
+class SweepResult:
+    """Values f_t of every trajectory and where each patience stopped it.
+
+    Attributes:
+        values: (T + 1, A, S, N) function values (float64) per approach, seed and dimension; step 0 = start.
+        stops: {patience: (A, S, N) step at which that patience stops the run (or the last step)}.
+        diverged: (A, S, N) True where a NaN occurred.
+    """
+
+    function: str
+    ns: list[int]
+    approaches: list[Approach]
+    lrs: np.ndarray
+    seeds: list[int]
+    values: torch.Tensor
+    stops: dict[int, torch.Tensor]
+    diverged: torch.Tensor
+
+
+def run_sweep(
+    function: str, ns: list[int], approaches: list[Approach], lrs, seeds: list[int], *,
+    patiences: tuple[int, ...] = (50,), max_steps: int | None = None, dtype: torch.dtype = torch.float32,
+    jvp_mode: str = "simulated", gram_solver: str = "cholesky",
+) -> SweepResult:
+    """Optimise ``function`` in every dimension of ``ns`` with every approach and seed at once.
+
+    Args:
+        function: key of :data:`FUNCTIONS`. ns: dimensions. approaches: the optimisers.
+        lrs: step sizes, array-like (A, N) (approach x dimension).
+        seeds: tangent seeds (one generator each; it draws the (K, sum ns) Gaussian block of every step).
+        patiences: early-stopping patiences evaluated on the same trajectories.
+        max_steps: step budget (default: the paper's for the function).
+        dtype: of the iterates (the authors' default float32).
+        jvp_mode: ``simulated`` or ``forward_ad``. gram_solver: ``cholesky`` (float64 Gram matrix, the vectorised
+            path), ``qr`` or ``inverse`` (per-dimension :func:`combine`, e.g. to mimic the authors' inverse).
+    """
+    fn = FUNCTIONS[function]
+    steps = max_steps if max_steps is not None else fn.max_steps
+    packing = Packing(ns, dtype)
+    a_count, s_count, n_count = len(approaches), len(seeds), len(ns)
+    k_max = max([a.k for a in approaches] + [1])
+    lr_array = np.asarray(lrs, dtype=np.float64).reshape(a_count, n_count)
+    step_size = packing.expand(torch.as_tensor(lr_array).to(dtype)).unsqueeze(1)  # (A, 1, D)
+    generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+    x = torch.cat([fn.start(n, dtype) for n in ns]).expand(a_count, s_count, -1).clone()  # (A, S, D)
+    values = torch.empty(steps + 1, a_count, s_count, n_count, dtype=torch.float64)
+    values[0] = packing.sum(fn.terms(x, packing.pairs))
+    patiences = tuple(sorted(set(patiences)))
+    stops = {p: torch.full((a_count, s_count, n_count), -1, dtype=torch.long) for p in patiences}
+    counter = torch.zeros(a_count, s_count, n_count, dtype=torch.long)
+    diverged = torch.zeros(a_count, s_count, n_count, dtype=torch.bool)
+    active = torch.ones(a_count, s_count, n_count, dtype=torch.bool)
+    plain = all(a.sampler == "normal" and not a.normalize for a in approaches)
+    if plain and jvp_mode == "simulated" and gram_solver == "cholesky":
+        stepper = _PackedUpdate(approaches, packing, dtype)
+    else:
+        stepper = _GeneralUpdate(approaches, packing, fn, jvp_mode, gram_solver)
+    draws = torch.empty(s_count, k_max, packing.segment.numel(), dtype=dtype)
+    last = steps
+    moving = packing.expand(active)  # (A, S, D), recomputed only when a trajectory stops
+    for step in range(1, steps + 1):
+        for seed_draws, generator in zip(draws, generators, strict=True):
+            seed_draws.normal_(generator=generator)  # (K, D): this seed's tangents of every dimension
+        update = stepper.update(draws, fn.grad(x, packing.pairs), x)
+        x = torch.where(moving, x - step_size * update, x)  # stopped trajectories stay put
+        current = packing.sum(fn.terms(x, packing.pairs))
+        values[step] = current
+        worse = ~(current < values[step - 1])  # why "not less": NaN and ties count as no improvement
+        counter = torch.where(worse, counter + 1, 0)
+        nan = torch.isnan(current) & active
+        diverged |= nan
+        for patience, stop in stops.items():
+            stop[((counter >= patience) | nan) & (stop < 0)] = step
+        still = stops[patiences[-1]] < 0
+        if not bool(still.all()):
+            if not bool(still.any()):
+                last = step
+                break
+            if not torch.equal(still, active):
+                active, moving = still, packing.expand(still)
+    for stop in stops.values():
+        stop[stop < 0] = last
+    return SweepResult(function, list(ns), list(approaches), lr_array, list(seeds),
+                       values[: last + 1], stops, diverged)
+
+
+def final_rows(result: SweepResult, training_patience: int, search_patience: int | None = None) -> pd.DataFrame:
+    """One row per approach, seed and n: final / best values and steps at the training (and search) patience."""
+    fn = FUNCTIONS[result.function]
+    values = result.values.double().numpy()  # (T+1, A, S, N)
+    running_min = np.fmin.accumulate(values, axis=0)
+    sets = [("", training_patience)] + ([("_search", search_patience)] if search_patience is not None else [])
+    rows = []
+    for a, approach in enumerate(result.approaches):
+        for s, seed in enumerate(result.seeds):
+            for i, n in enumerate(result.ns):
+                f_min = fn.minimum(n)
+                row = {"function": result.function, "n": n, "approach": approach.name,
+                       "aggregation": approach.aggregation, "k": approach.k, "sampler": approach.sampler,
+                       "angle": approach.angle, "seed": seed, "lr": float(result.lrs[a, i]), "f_min": f_min,
+                       "diverged": bool(result.diverged[a, s, i])}
+                for suffix, patience in sets:
+                    stop = int(result.stops[patience][a, s, i])
+                    row[f"final_value{suffix}"] = float(values[stop, a, s, i])
+                    row[f"best_value{suffix}"] = float(running_min[stop, a, s, i])
+                    row[f"steps{suffix}"] = stop
+                row["final_gap"] = row["final_value"] - f_min
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def curve_rows(result: SweepResult, patience: int, points: int = 100, ns: list[int] | None = None) -> pd.DataFrame:
+    """Optimisation curves on a log-spaced step grid, each trajectory up to its stop (training patience)."""
+    last = result.values.shape[0] - 1
+    grid = np.unique(np.concatenate([[0], np.geomspace(1, max(last, 1), points).round().astype(int)]))
+    values = result.values.double().numpy()
+    rows = []
+    for i, n in enumerate(result.ns):
+        if ns is not None and n not in ns:
+            continue
+        for a, approach in enumerate(result.approaches):
+            for s, seed in enumerate(result.seeds):
+                stop = int(result.stops[patience][a, s, i])
+                steps = np.unique(np.append(grid[grid <= stop], stop))
+                for step, value in zip(steps.tolist(), values[steps, a, s, i].tolist(), strict=True):
+                    rows.append((result.function, n, approach.name, approach.k, approach.angle, seed, step, value))
+    return pd.DataFrame(rows, columns=["function", "n", "approach", "k", "angle", "seed", "step", "value"])

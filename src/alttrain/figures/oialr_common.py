@@ -1,0 +1,166 @@
+"""Drawing helpers shared by the oialr figures (no ``SPEC``: not a figure itself; no torch).
+
+Every oialr figure reads the CSVs of ``python -m alttrain oialr-collect``; an experiment that did not run at this
+scale is drawn as a panel that says "not run at this scale: <reason>" (from ``experiment_status.csv``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from alttrain.figures.style import placeholder_axes
+
+VARIANT_LABELS = {"baseline": "baseline (full rank)", "oialr": "OIALR", "oialr_tuned": "OIALR tuned (inferred)"}
+VARIANT_COLORS = dict(zip(VARIANT_LABELS, sns.color_palette("colorblind", 3), strict=True))
+STABILITY_RANGE = (0.80, 1.00)  # fixed colour scale of the authors' heat maps
+
+
+def has_rows(frame: pd.DataFrame | None, *columns: str) -> bool:
+    """True when the frame exists, has rows and every named column."""
+    return frame is not None and not frame.empty and all(c in frame.columns for c in columns)
+
+
+def status(frames: dict[str, pd.DataFrame], experiment: str) -> dict[str, str]:
+    """The experiment's row of ``experiment_status.csv`` (title, status, reason, note); defaults when absent."""
+    table = frames.get("experiment_status.csv")
+    if has_rows(table, "experiment"):
+        rows = table[table["experiment"] == experiment]
+        if len(rows):
+            return {k: ("" if pd.isna(v) else str(v)) for k, v in rows.iloc[0].items()}
+    return {"experiment": experiment, "title": experiment, "status": "not run",
+            "reason": "not run at this scale: the experiment is not in the plan", "note": ""}
+
+
+def rows_of(frame: pd.DataFrame | None, **equal) -> pd.DataFrame:
+    """Rows whose columns equal the given values (empty frame when the frame or a column is missing)."""
+    if not has_rows(frame, *equal):
+        return pd.DataFrame()
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in equal.items():
+        mask &= (frame[column] == value).to_numpy()
+    return frame[mask]
+
+
+def dataset_of(frame: pd.DataFrame) -> str:
+    """The data-set description(s) of the rows, for panel titles."""
+    if not has_rows(frame, "dataset"):
+        return ""
+    return "; ".join(sorted(str(d) for d in frame["dataset"].dropna().unique()))
+
+
+def band(ax, rows: pd.DataFrame, x: str, y: str, label: str, color=None, linestyle: str = "-"):
+    """Mean over seeds with a min-max band; returns the line."""
+    data = rows[[x, y]].dropna()
+    if data.empty:
+        return None
+    stats = data.groupby(x)[y].agg(["mean", "min", "max"]).reset_index()
+    (line,) = ax.plot(stats[x], stats["mean"], label=label, color=color, linestyle=linestyle, lw=1.4)
+    ax.fill_between(stats[x], stats["min"], stats["max"], color=line.get_color(), alpha=0.2, lw=0)
+    return line
+
+
+def stability_matrix(rows: pd.DataFrame) -> pd.DataFrame:
+    """Layers (rows, module order) x epochs (columns) of the mean over seeds, from long stability rows."""
+    layers = rows[rows["layer_index"] >= 0]
+    matrix = layers.pivot_table(index=["layer_index", "layer"], columns="epoch", values="value", aggfunc="mean")
+    matrix.index = [name for _, name in matrix.index]
+    return matrix
+
+
+def heatmap(ax, matrix: pd.DataFrame, first_on_top: bool = True, colorbar: bool = True) -> None:
+    """Stability heat map on the fixed 0.80-1.00 scale (rocket), layers as rows."""
+    data = matrix if first_on_top else matrix.iloc[::-1]
+    sns.heatmap(data, ax=ax, cmap="rocket", vmin=STABILITY_RANGE[0], vmax=STABILITY_RANGE[1], cbar=colorbar,
+                xticklabels=True, yticklabels=len(data) <= 30)
+    ax.set_xlabel("epoch")
+    top, bottom = ("First Layers", "Last Layers") if first_on_top else ("Last Layers", "First Layers")
+    ax.set_ylabel(f"{top} (top) to {bottom} (bottom)", fontsize=7)
+    ax.tick_params(axis="y", labelsize=5)
+    ax.tick_params(axis="x", labelsize=6)
+
+
+def mean_line(ax, rows: pd.DataFrame, label: str, reference: pd.DataFrame | None = None) -> None:
+    """Mean over layers vs epoch (mean over seeds, min-max band), with the authors' readings if given."""
+    means = rows[rows["layer_index"] < 0] if has_rows(rows, "layer_index") else pd.DataFrame()
+    if not means.empty:
+        band(ax, means, "epoch", "value", label)
+    if reference is not None and not reference.empty:
+        ref = reference.sort_values("epoch")
+        ax.plot(ref["epoch"], ref["value"], "k--", marker="o", ms=3, lw=1,
+                label="authors' figure (read, about ±0.01)")
+    ax.set(xlabel="epoch", ylabel="mean over layers")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6, loc="lower right")
+
+
+def stability_panel(ax_heat, ax_line, frames: dict[str, pd.DataFrame], experiment: str, measure: str,
+                    series: str, title: str, first_on_top: bool = True,
+                    reference: pd.DataFrame | None = None) -> None:
+    """Heat map over the mean line for one experiment, or the not-run message (the readings still drawn)."""
+    info = status(frames, experiment)
+    rows = rows_of(frames.get("collected_stability.csv"), experiment=experiment, measure=measure, series=series,
+                   run_id="baseline")
+    if rows.empty:
+        reason = info["reason"] if info["status"] != "run" else f"no '{series}' {measure} series at this scale"
+        placeholder_axes(ax_heat, f"{title}\n{reason}")
+        ax_heat.set_title(title, fontsize=8)
+        mean_line(ax_line, rows, "reproduced", reference)
+        return
+    every = int(rows["every"].iloc[0])
+    heatmap(ax_heat, stability_matrix(rows), first_on_top)
+    ax_heat.set_title(f"{title}\n{dataset_of(rows)}; snapshots {every} epoch(s) apart", fontsize=8)
+    mean_line(ax_line, rows, f"reproduced (every {every})", reference)
+
+
+def trainable_axis(ax, rows: pd.DataFrame, variants: tuple[str, ...] = ("oialr", "oialr_tuned")):
+    """Right axis: % trainable parameters of the OIALR runs (dashed)."""
+    twin = ax.twinx()
+    for variant in variants:
+        part = rows_of(rows, run_id=variant)
+        if has_rows(part, "trainable_pct"):
+            band(twin, part, "epoch", "trainable_pct", f"% trainable, {VARIANT_LABELS[variant]}",
+                 VARIANT_COLORS[variant], "--")
+    twin.set_ylabel("% trainable parameters")
+    twin.set_ylim(0, 105)
+    twin.grid(False)
+    return twin
+
+
+def accuracy_panel(ax, frames: dict[str, pd.DataFrame], experiment: str, title: str) -> pd.DataFrame:
+    """Validation top-1 per epoch per variant (mean, min-max band) and % trainable on the right axis."""
+    info = status(frames, experiment)
+    curves = rows_of(frames.get("collected_curves.csv"), experiment=experiment)
+    if curves.empty:
+        placeholder_axes(ax, f"{title}\n{info['reason'] or 'no runs at this scale'}")
+        ax.set_title(title, fontsize=8)
+        return curves
+    metric = "val_acc" if has_rows(curves, "val_acc") and curves["val_acc"].notna().any() else "test_acc"
+    for variant in VARIANT_LABELS:
+        part = rows_of(curves, run_id=variant)
+        if not part.empty:
+            band(ax, part, "epoch", metric, VARIANT_LABELS[variant], VARIANT_COLORS[variant])
+    split = "validation" if metric == "val_acc" else "test (the authors' validation)"
+    ax.set(xlabel="epoch", ylabel=f"{split} top-1 (%)")
+    ax.set_title(f"{title}\n{dataset_of(curves)}", fontsize=8)
+    twin = trainable_axis(ax, curves)
+    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    labels = ax.get_legend_handles_labels()[1] + twin.get_legend_handles_labels()[1]
+    ax.legend(handles, labels, fontsize=6, loc="lower center")
+    return curves
+
+
+def check_epochs(curves: pd.DataFrame, variant: str = "oialr") -> tuple[list[int], int | None]:
+    """Epochs in which a rank check happened (``rank_checks`` rose) and the epoch of the switch (seed mean)."""
+    part = rows_of(curves, run_id=variant)
+    if not has_rows(part, "rank_checks", "seed"):
+        return [], None
+    checks, switch = set(), []
+    for _, run in part.sort_values("epoch").groupby("seed"):
+        rose = run["rank_checks"].diff().fillna(0) > 0
+        checks.update(int(e) for e in run.loc[rose, "epoch"])
+        low = run[run["trainable_pct"] < 100.0 - 1e-9]
+        if len(low):
+            switch.append(int(low["epoch"].iloc[0]))
+    return sorted(checks), (min(switch) if switch else None)
