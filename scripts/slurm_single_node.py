@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """A throw-away single-node SLURM cluster on this host, for testing the SLURM profile for real.
 
-It writes a private ``slurm.conf`` (this host's short name, CPUs and memory from ``slurmd -C``), a private munge
-key and socket, and starts ``munged``, ``slurmctld`` and ``slurmd`` in the foreground as children of this process,
-so each one is stopped by its own PID. Nothing under ``/etc`` is changed; clients find the cluster through the
-``SLURM_CONF`` environment variable (see :meth:`Cluster.env`).
+It writes a private ``slurm.conf`` (this host's short name, CPUs and memory from ``slurmd -C``), a private
+munge key and socket, and starts ``munged``, ``slurmctld`` and ``slurmd`` in the foreground as children of
+this process, so each one is stopped by its own PID. Nothing under ``/etc`` is changed; clients find the
+cluster through the ``SLURM_CONF`` environment variable (see :meth:`Cluster.env`).
 
-Needs root and Debian's ``slurmctld slurmd slurm-client munge`` packages (:func:`install_packages` installs them with
-``apt-get install --no-install-recommends``). Used by ``tests/test_slurm_cluster.py``; by hand::
+Needs root and Debian's ``slurmctld slurmd slurm-client munge`` packages (:func:`install_packages` installs
+them with ``apt-get install --no-install-recommends``). Used by ``tests/test_slurm_cluster.py``; by hand::
 
     python scripts/slurm_single_node.py start /tmp/slurm-test   # prints the SLURM_CONF line to export
     python scripts/slurm_single_node.py stop /tmp/slurm-test    # stops the daemons by the PIDs it recorded
@@ -45,7 +45,9 @@ def install_packages(timeout: float = 900) -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     cmd = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES]
     if subprocess.run(cmd, env=env, capture_output=True, timeout=timeout).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, check=True, capture_output=True, timeout=timeout)
+        subprocess.run(
+            ["apt-get", "update", "-qq"], env=env, check=True, capture_output=True, timeout=timeout
+        )
         subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=timeout)
 
 
@@ -63,7 +65,7 @@ def node_line() -> str:
 
 
 def slurm_conf(state: Path, node: str, ctld_port: int, slurmd_port: int) -> str:
-    """A single-node slurm.conf: no accounting database, no cgroups, finished jobs kept 5 min for ``squeue``."""
+    """A single-node slurm.conf: no accounting database, no cgroups, finished jobs kept for ``squeue``."""
     fields = dict(item.split("=", 1) for item in node.split())
     host = socket.gethostname().split(".")[0]
     cpus, memory = int(fields["CPUs"]), int(fields["RealMemory"])
@@ -122,8 +124,9 @@ class Cluster:
 
     def _start(self, name: str, cmd: list[str]) -> None:
         log = open(self.state / f"{name}.out", "ab")  # noqa: SIM115 (closed with the process)
-        self.processes[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env(),
-                                                start_new_session=True)
+        self.processes[name] = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env(), start_new_session=True
+        )
         log.close()
         (self.state / "pids").write_text("".join(f"{n} {p.pid}\n" for n, p in self.processes.items()))
 
@@ -138,10 +141,22 @@ class Cluster:
             key.write_bytes(os.urandom(1024))
         os.chmod(key, 0o600)
         self.conf.write_text(slurm_conf(self.state, node_line(), free_port(), free_port()))
-        self._start("munged", [which("munged"), "--foreground", "--force", f"--socket={self.state}/munge.socket",
-                               f"--key-file={key}", f"--pid-file={self.state}/munged.pid",
-                               f"--log-file={self.state}/munged.log", f"--seed-file={self.state}/munged.seed"])
-        self._wait(lambda: (self.state / "munge.socket").exists(), timeout, "munged did not create its socket")
+        self._start(
+            "munged",
+            [
+                which("munged"),
+                "--foreground",
+                "--force",
+                f"--socket={self.state}/munge.socket",
+                f"--key-file={key}",
+                f"--pid-file={self.state}/munged.pid",
+                f"--log-file={self.state}/munged.log",
+                f"--seed-file={self.state}/munged.seed",
+            ],
+        )
+        self._wait(
+            lambda: (self.state / "munge.socket").exists(), timeout, "munged did not create its socket"
+        )
         self._start("slurmctld", [which("slurmctld"), "-D", "-i", "-f", str(self.conf)])
         self._wait(self._controller_up, timeout, "slurmctld does not answer")
         self._start("slurmd", [which("slurmd"), "-D", "-f", str(self.conf)])
@@ -156,14 +171,18 @@ class Cluster:
         return bool(out) and all(s.startswith(("idle", "mix", "alloc")) for s in out)
 
     def _run(self, cmd: list[str]) -> subprocess.CompletedProcess:
-        return subprocess.run([which(cmd[0]), *cmd[1:]], capture_output=True, text=True, env=self.env(), timeout=30)
+        return subprocess.run(
+            [which(cmd[0]), *cmd[1:]], capture_output=True, text=True, env=self.env(), timeout=30
+        )
 
     def _wait(self, ready, timeout: float, message: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             dead = [n for n, p in self.processes.items() if p.poll() is not None]
             if dead:
-                raise RuntimeError(f"{dead[0]} exited early; see {self.state}/{dead[0]}.out and *.log\n{self.logs()}")
+                raise RuntimeError(
+                    f"{dead[0]} exited early; see {self.state}/{dead[0]}.out and *.log\n{self.logs()}"
+                )
             if ready():
                 return
             time.sleep(0.5)
@@ -192,7 +211,7 @@ class Cluster:
 
 
 def stop_recorded(state: Path, grace: float = 10) -> None:
-    """Stop the daemons listed in ``<state>/pids`` (for the command line; each PID checked to be that daemon)."""
+    """Stop the daemons listed in ``<state>/pids`` (command line; each PID is checked to be that daemon)."""
     pids_file = state / "pids"
     if not pids_file.exists():
         return

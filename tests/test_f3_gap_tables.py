@@ -1,4 +1,4 @@
-"""F3 gap reduction (spec sections 2.8 and 7.13), the settings CSVs, and the f3 tables and figures on hand-made CSVs."""
+"""F3 gap reduction (spec 2.8, 7.13), the settings CSVs, and the f3 tables and figures on hand-made CSVs."""
 
 from __future__ import annotations
 
@@ -18,25 +18,40 @@ def test_gap_reduction_anchors():
     assert gap_reduction(0.116, 0.50, 0.10, higher_is_better=False) == pytest.approx(0.96)
 
 
-def run_rows(values: dict[tuple[str, str], list[float]], metric: str = "final_test_acc", **extra) -> pd.DataFrame:
+def run_rows(
+    values: dict[tuple[str, str], list[float]], metric: str = "final_test_acc", **extra
+) -> pd.DataFrame:
     """Aggregated-CSV rows: {(approach, init): [value of seed 1, seed 2, ...]}."""
     rows = []
     for (approach, init), per_seed in values.items():
         for seed, value in enumerate(per_seed, start=1):
-            rows.append({"benchmark": "mnist", "topology": "fc1-500", "depth": 1, "dataset": "MNIST-5k",
-                         "approach": approach, "feedback_init": init, "seed": seed, metric: value,
-                         "in_methods": True, **extra})
+            rows.append(
+                {
+                    "benchmark": "mnist",
+                    "topology": "fc1-500",
+                    "depth": 1,
+                    "dataset": "MNIST-5k",
+                    "approach": approach,
+                    "feedback_init": init,
+                    "seed": seed,
+                    metric: value,
+                    "in_methods": True,
+                    **extra,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def test_gap_reductions_on_seed_means_and_per_seed():
-    frame = run_rows({
-        ("bp", "none"): [98.0, 96.0],
-        ("llo", "none"): [90.0, 90.0],
-        ("drtp", "kaiming"): [95.0, 92.0],
-        ("dfa", "kaiming"): [96.0, 94.0],
-        ("f3_delayed_error", "kaiming"): [97.0, 95.0],
-    })
+    frame = run_rows(
+        {
+            ("bp", "none"): [98.0, 96.0],
+            ("llo", "none"): [90.0, 90.0],
+            ("drtp", "kaiming"): [95.0, 92.0],
+            ("dfa", "kaiming"): [96.0, 94.0],
+            ("f3_delayed_error", "kaiming"): [97.0, 95.0],
+        }
+    )
     table = gap_reductions({"classification": frame}, "cpu")
     pick = table.set_index(["reference", "statistic"])["reduction"]
     # seed means: BP 97, DRTP 93.5, F3 96 -> (96 - 93.5) / (97 - 93.5)
@@ -51,12 +66,15 @@ def test_gap_reductions_on_seed_means_and_per_seed():
 
 
 def test_gap_reduction_regression_and_undefined_gap():
-    frame = run_rows({
-        ("bp", "none"): [0.10, 0.10],
-        ("drtp", "kaiming"): [0.50, 0.50],
-        ("llo", "none"): [0.05, 0.05],  # better than backprop: no gap to close
-        ("f3_delayed_error", "kaiming"): [0.116, 0.116],
-    }, metric="final_test_mse")
+    frame = run_rows(
+        {
+            ("bp", "none"): [0.10, 0.10],
+            ("drtp", "kaiming"): [0.50, 0.50],
+            ("llo", "none"): [0.05, 0.05],  # better than backprop: no gap to close
+            ("f3_delayed_error", "kaiming"): [0.116, 0.116],
+        },
+        metric="final_test_mse",
+    )
     table = gap_reductions({"wine": frame}, "cpu")
     means = table[table["statistic"] == "seed_means"].set_index("reference")
     assert means.loc["drtp", "reduction"] == pytest.approx(0.96)
@@ -66,15 +84,19 @@ def test_gap_reduction_regression_and_undefined_gap():
 
 
 def test_gap_is_matched_on_the_feedback_init_and_max_is_flagged():
-    frame = run_rows({
-        ("bp", "none"): [98.0],
-        ("drtp", "kaiming"): [90.0],
-        ("drtp", "trinomial"): [94.0],
-        ("f3_delayed_error", "kaiming"): [94.0],
-        ("f3_delayed_error", "trinomial"): [95.0],
-    })
+    frame = run_rows(
+        {
+            ("bp", "none"): [98.0],
+            ("drtp", "kaiming"): [90.0],
+            ("drtp", "trinomial"): [94.0],
+            ("f3_delayed_error", "kaiming"): [94.0],
+            ("f3_delayed_error", "trinomial"): [95.0],
+        }
+    )
     table = gap_reductions({"classification": frame}, "cpu")
-    rows = table[(table["reference"] == "drtp") & (table["statistic"] == "seed_means")].set_index("feedback_init")
+    rows = table[(table["reference"] == "drtp") & (table["statistic"] == "seed_means")].set_index(
+        "feedback_init"
+    )
     assert rows.loc["kaiming", "reduction"] == pytest.approx(0.5)  # (94-90)/(98-90)
     assert rows.loc["trinomial", "reduction"] == pytest.approx(0.25)  # (95-94)/(98-94)
     assert bool(rows.loc["kaiming", "is_max"]) and not bool(rows.loc["trinomial", "is_max"])
@@ -83,16 +105,21 @@ def test_gap_is_matched_on_the_feedback_init_and_max_is_flagged():
 def test_settings_frames_from_the_config_section():
     section = {
         "learning_rates": {"mnist": {"bp": 1.5e-4, "llo": 1.5e-2, "source": "README"}},
-        "classification": {"benchmarks": {"mnist": {"dataset": {"name": "mnist5k"}, "lr": "mnist",
-                                                    "batch_size": 50, "epochs": 1},
-                                          "census": {"not_run": "offline"}},
-                           "topologies_not_run": {"fc2-1000": "budget"}},
+        "classification": {
+            "benchmarks": {
+                "mnist": {"dataset": {"name": "mnist5k"}, "lr": "mnist", "batch_size": 50, "epochs": 1},
+                "census": {"not_run": "offline"},
+            },
+            "topologies_not_run": {"fc2-1000": "budget"},
+        },
     }
     lrs, not_run = settings_frames(section, "cpu")
     assert lrs.set_index("method").loc["llo", "lr"] == 1.5e-2
     assert lrs["used_at_scale"].iloc[0] == "classification/mnist (mnist5k)"
     assert set(zip(not_run["benchmark"], not_run["topology"], not_run["reason"], strict=True)) == {
-        ("census", "", "offline"), ("mnist", "fc2-1000", "budget")}
+        ("census", "", "offline"),
+        ("mnist", "fc2-1000", "budget"),
+    }
 
 
 def test_mean_std_uses_the_sample_std():
@@ -107,25 +134,49 @@ def test_tables_and_figures_from_csvs(tmp_path):
     from alttrain.figures import figure_modules
     from alttrain.tables import table_modules
 
-    classification = run_rows({("bp", "none"): [98.0, 96.0], ("drtp", "kaiming"): [95.0, 92.0],
-                               ("f3_delayed_error_one_hot", "kaiming"): [97.0, 94.0]},
-                              in_error_info=True, in_feedback_init=True)
-    curves = pd.concat([classification.assign(epoch=e, test_acc=50.0 + e, train_batch_loss=1.0 / (e + 1))
-                        for e in range(3)])
-    alignment = pd.concat([classification.assign(epoch=e, parameter=p, cosine=0.5, norm_ratio=1.0)
-                           for e in range(3) for p in ("blocks.0.1.weight", "blocks.1.0.weight")])
-    not_run = pd.DataFrame([{"experiment": "classification", "benchmark": "cifar10", "topology": "",
-                             "reason": "offline"},
-                            {"experiment": "sgemm_depth", "benchmark": "sgemm", "topology": "", "reason": "offline"}])
+    classification = run_rows(
+        {
+            ("bp", "none"): [98.0, 96.0],
+            ("drtp", "kaiming"): [95.0, 92.0],
+            ("f3_delayed_error_one_hot", "kaiming"): [97.0, 94.0],
+        },
+        in_error_info=True,
+        in_feedback_init=True,
+    )
+    curves = pd.concat(
+        [classification.assign(epoch=e, test_acc=50.0 + e, train_batch_loss=1.0 / (e + 1)) for e in range(3)]
+    )
+    alignment = pd.concat(
+        [
+            classification.assign(epoch=e, parameter=p, cosine=0.5, norm_ratio=1.0)
+            for e in range(3)
+            for p in ("blocks.0.1.weight", "blocks.1.0.weight")
+        ]
+    )
+    not_run = pd.DataFrame(
+        [
+            {"experiment": "classification", "benchmark": "cifar10", "topology": "", "reason": "offline"},
+            {"experiment": "sgemm_depth", "benchmark": "sgemm", "topology": "", "reason": "offline"},
+        ]
+    )
     empty = pd.DataFrame(columns=["approach", "seed"])
     frames = {
-        "classification.csv": classification, "classification_curves.csv": curves,
-        "classification_alignment.csv": alignment, "not_run.csv": not_run, "sgemm_depth.csv": empty,
-        "sgemm_depth_curves.csv": empty, "wine.csv": empty, "wine_curves.csv": empty, "wine_alignment.csv": empty,
-        "transformer.csv": empty, "transformer_curves.csv": empty, "transformer_alignment.csv": empty,
+        "classification.csv": classification,
+        "classification_curves.csv": curves,
+        "classification_alignment.csv": alignment,
+        "not_run.csv": not_run,
+        "sgemm_depth.csv": empty,
+        "sgemm_depth_curves.csv": empty,
+        "wine.csv": empty,
+        "wine_curves.csv": empty,
+        "wine_alignment.csv": empty,
+        "transformer.csv": empty,
+        "transformer_curves.csv": empty,
+        "transformer_alignment.csv": empty,
         "gap_reduction.csv": gap_reductions({"classification": classification}, "cpu"),
-        "lrs.csv": pd.DataFrame([{"row": "mnist", "method": "bp", "lr": 1.5e-4, "source": "README",
-                                  "used_at_scale": ""}]),
+        "lrs.csv": pd.DataFrame(
+            [{"row": "mnist", "method": "bp", "lr": 1.5e-4, "source": "README", "used_at_scale": ""}]
+        ),
     }
     context = Context("cpu", ("MNIST-5k",), (1, 2))
     tables = {k: m for k, m in table_modules().items() if k.startswith("f3_")}

@@ -226,7 +226,9 @@ def test_first_epoch_of_f3_is_drtp_exactly_then_departs():
     drtp1, drtp2 = run("drtp", 1), run("drtp", 2)
     for info in ("delayed_error", "delayed_error_one_hot", "delayed_loss"):
         f3_1, f3_2 = run("f3", 1, error_info=info), run("f3", 2, error_info=info)
-        assert all(torch.equal(drtp1[k], f3_1[k]) for k in drtp1), f"{info}: epoch 1 must equal DRTP bit for bit"
+        assert all(torch.equal(drtp1[k], f3_1[k]) for k in drtp1), (
+            f"{info}: epoch 1 must equal DRTP bit for bit"
+        )
         assert not all(torch.equal(drtp2[k], f3_2[k]) for k in drtp2), f"{info}: epoch 2 must differ"
 
 
@@ -237,12 +239,23 @@ def test_first_epoch_equal_in_the_training_loop(tmp_path):
     from alttrain.train import train
 
     def run(name, method):
-        cfg = RunConfig.from_dict({
-            "paper": "f3", "experiment": "unit", "run_id": name, "seed": 1, "scale": "smoke",
-            "dataset": {"name": "digits"}, "model": {"name": "f3_fc", "depth": 1, "width": 32},
-            "method": method, "optimizer": {"name": "adam", "lr": 1e-3}, "epochs": 2, "batch_size": 64,
-            "loss": "bce_onehot", "eval_splits": ["test"],
-        })
+        cfg = RunConfig.from_dict(
+            {
+                "paper": "f3",
+                "experiment": "unit",
+                "run_id": name,
+                "seed": 1,
+                "scale": "smoke",
+                "dataset": {"name": "digits"},
+                "model": {"name": "f3_fc", "depth": 1, "width": 32},
+                "method": method,
+                "optimizer": {"name": "adam", "lr": 1e-3},
+                "epochs": 2,
+                "batch_size": 64,
+                "loss": "bce_onehot",
+                "eval_splits": ["test"],
+            }
+        )
         train(cfg, tmp_path / name, progress=False)
         return pd.read_csv(tmp_path / name / "metrics.csv").set_index("epoch")
 
@@ -291,9 +304,15 @@ def test_discrete_inits_take_their_values():
 def test_same_seed_same_forward_weights_across_methods():
     data = toy_data()
     reference, _ = make("bp", data, seed=4, depth=2)
-    variants = [("llo", {})] + [
-        (m, {"feedback_init": init}) for m in ("dfa", "drtp") for init in FEEDBACK_INITS
-    ] + [("f3", {"feedback_init": init, "error_info": info}) for init in FEEDBACK_INITS for info in F3_ERROR_INFOS]
+    variants = (
+        [("llo", {})]
+        + [(m, {"feedback_init": init}) for m in ("dfa", "drtp") for init in FEEDBACK_INITS]
+        + [
+            ("f3", {"feedback_init": init, "error_info": info})
+            for init in FEEDBACK_INITS
+            for info in F3_ERROR_INFOS
+        ]
+    )
     for method, options in variants:
         model, _ = make(method, data, seed=4, depth=2, **options)
         for (name, p), q in zip(model.named_parameters(), reference.parameters(), strict=True):
@@ -349,14 +368,38 @@ def test_bce_evaluation_loss_is_classes_times_mean_loss():
 
 
 def test_transformer_feedback_after_every_block():
-    data = DataSplits("img", "8x8 images", "classification", 10, (1, 8, 8),
-                      train=Split(torch.randn(6, 1, 8, 8), torch.arange(6)),
-                      test=Split(torch.randn(2, 1, 8, 8), torch.arange(2)))
+    data = DataSplits(
+        "img",
+        "8x8 images",
+        "classification",
+        10,
+        (1, 8, 8),
+        train=Split(torch.randn(6, 1, 8, 8), torch.arange(6)),
+        test=Split(torch.randn(2, 1, 8, 8), torch.arange(2)),
+    )
     torch.manual_seed(0)
-    model = build_model({"name": "f3_transformer", "depth": 3, "hidden_dim": 32, "tokens": 16, "heads": 2,
-                         "dim_head": 4, "mlp_dim": 8, "patch": 2}, data)
-    est = create_method("f3", model, Loss("cross_entropy", 10), data, torch.Generator(),
-                        error_info="delayed_error_softmax", feedback_init="trinomial")
+    model = build_model(
+        {
+            "name": "f3_transformer",
+            "depth": 3,
+            "hidden_dim": 32,
+            "tokens": 16,
+            "heads": 2,
+            "dim_head": 4,
+            "mlp_dim": 8,
+            "patch": 2,
+        },
+        data,
+    )
+    est = create_method(
+        "f3",
+        model,
+        Loss("cross_entropy", 10),
+        data,
+        torch.Generator(),
+        error_info="delayed_error_softmax",
+        feedback_init="trinomial",
+    )
     assert [tuple(b.shape) for b in est.feedback] == [(10, 32)] * 3  # blocks: embed+T0, T1, head-hidden, out
     x, y = data.train.take(torch.arange(6))
     est.compute_gradients(x, y, torch.arange(6))

@@ -1,4 +1,4 @@
-"""F3 models (parameter counts, spec sections 3.2 and 7.14) and the f3 grid/config (learning rates, seeds, runs)."""
+"""F3 models (parameter counts, spec sections 3.2 and 7.14) and the f3 grid and config."""
 
 from __future__ import annotations
 
@@ -74,8 +74,10 @@ def test_transformer_parameter_count_and_patch_order():
 
 
 def config(scale: str) -> dict:
-    merged = deep_merge(yaml.safe_load((REPO / "config/config.yaml").read_text()),
-                        yaml.safe_load((REPO / f"config/scales/{scale}.yaml").read_text()))
+    merged = deep_merge(
+        yaml.safe_load((REPO / "config/config.yaml").read_text()),
+        yaml.safe_load((REPO / f"config/scales/{scale}.yaml").read_text()),
+    )
     merged["scale"] = scale
     return merged
 
@@ -99,16 +101,24 @@ def test_paper_grid_uses_the_authors_settings():
     runs = grid.training_runs(cfg["f3"], Settings.from_config(cfg))
     by_key = {(r["experiment"], r["run_id"], r["seed"]): r for r in runs}
     mnist_llo = by_key[("classification", "mnist_fc1-500_llo", 1)]
-    assert mnist_llo["optimizer"]["lr"] == 1.5e-2 and mnist_llo["batch_size"] == 50 and mnist_llo["epochs"] == 100
+    assert (
+        mnist_llo["optimizer"]["lr"] == 1.5e-2
+        and mnist_llo["batch_size"] == 50
+        and mnist_llo["epochs"] == 100
+    )
     assert {r["seed"] for r in runs if r["experiment"] == "classification"} == set(range(1, 11))
-    sgemm = {(r["labels"]["depth"], r["labels"]["approach"]): r["optimizer"]["lr"]
-             for r in runs if r["experiment"] == "sgemm_depth"}
+    sgemm = {
+        (r["labels"]["depth"], r["labels"]["approach"]): r["optimizer"]["lr"]
+        for r in runs
+        if r["experiment"] == "sgemm_depth"
+    }
     assert sgemm[(1, "bp")] == 1e-2 and sgemm[(2, "f3_delayed_error")] == 1e-5 and sgemm[(10, "bp")] == 1e-4
     wine = [r for r in runs if r["experiment"] == "wine"]
     assert {r["epochs"] for r in wine} == {500} and {r["batch_size"] for r in wine} == {50}
     transformer = [r for r in runs if r["experiment"] == "transformer"]
     assert {r["optimizer"]["lr"] for r in transformer} == {3e-3} and {r["loss"] for r in transformer} == {
-        "cross_entropy"}
+        "cross_entropy"
+    }
 
 
 def test_configured_learning_rates_equal_the_published_facts(shared_reference: Path):
@@ -123,7 +133,10 @@ def test_cpu_scale_marks_unavailable_data_as_not_run():
     cfg = config("cpu")
     rows = grid.not_run(cfg["f3"])
     assert {(r["experiment"], r["benchmark"]) for r in rows if not r["topology"]} == {
-        ("classification", "cifar10"), ("classification", "census"), ("sgemm_depth", "sgemm")}
+        ("classification", "cifar10"),
+        ("classification", "census"),
+        ("sgemm_depth", "sgemm"),
+    }
     assert grid.empty_experiments(cfg["f3"], Settings.from_config(cfg)) == ["sgemm_depth"]
 
 

@@ -136,15 +136,12 @@ def test_the_real_published_files_are_valid(paper):
 def test_snakemake_refuses_a_malformed_published_file_before_any_job(tmp_path, env_with_venv):
     """A copy of the workflow whose fg file has a duplicate id: the dry run stops and names the entry."""
     copy = tmp_path / "repo"
-    copy.mkdir()
-    for name in ("Snakefile", "workflow", "config", "src", "paper"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(
-                source, copy / name, ignore=shutil.ignore_patterns("__pycache__", "generated", "*.pdf")
-            )
-        else:
-            shutil.copy(source, copy / name)
+    top = {".venv", ".git", ".snakemake", "results", "figures", ".pytest_cache", ".ruff_cache"}
+
+    def skip(folder: str, names: list[str]) -> set[str]:  # outputs and caches, not src/alttrain/figures
+        return {n for n in names if (folder == str(REPO) and n in top) or n in ("__pycache__", "generated")}
+
+    shutil.copytree(REPO, copy, ignore=skip)
     bad = published([entry(id="fg_dup", experiment="fc"), entry(id="fg_dup", experiment="fc")])
     (copy / "paper" / "published" / "fg.yaml").write_text(yaml.safe_dump(bad))
     env = {**env_with_venv, "PYTHONPATH": str(copy / "src")}

@@ -12,9 +12,10 @@ compared.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from alttrain.atomic import write_json, write_text
+from alttrain.atomic import write_text
 from alttrain.verification.published import load_published
 
 __all__ = ["load_published", "main", "paper_sources_main", "results_readme_main", "run_verification"]
@@ -48,7 +49,8 @@ def run_verification(
     report = build_report(scale, papers, published, store, known, figures_dir)
     names = {"json": "report.json", "markdown": "report.md", "html": "report.html", "summary": "summary.txt"}
     paths = {k: Path((paths or {}).get(k) or Path(out_dir) / name) for k, name in names.items()}
-    write_json(paths["json"], report)
+    # keep the insertion order (papers as given, statuses in fixed order); write_json would sort the keys
+    write_text(paths["json"], json.dumps(report, indent=2, default=str) + "\n")
     write_text(paths["markdown"], render_markdown(report))
     write_text(paths["html"], render_html(report, tables_dir))
     write_text(paths["summary"], render_summary(report, str(paths["html"])))
@@ -101,8 +103,6 @@ def main(argv: list[str]) -> int:
 
 def paper_sources_main(argv: list[str]) -> int:
     """``paper-sources --paper P --out-dir paper/P/generated``: numbers, includes, verification .tex."""
-    import json
-
     from alttrain.verification.latex import write_paper_sources
 
     parser = argparse.ArgumentParser(prog="alttrain paper-sources")

@@ -17,25 +17,29 @@ rule write_f3_settings:
     output:
         lrs="results/metrics/f3/lrs.csv",
         not_run="results/metrics/f3/not_run.csv",
+    log:
+        "results/logs/f3/settings.log",
+    conda:
+        "../../envs/plot.yaml"
     params:
         section=json.dumps(F3_SECTION, sort_keys=True),
         scale=SCALE,
-    log:
-        "results/logs/f3/settings.log",
     shell:
         "python -m alttrain f3 settings --section {params.section:q} --scale {params.scale} "
         "--lrs {output.lrs} --not-run {output.not_run} > {log} 2>&1"
 
 
 rule write_f3_empty_experiment:
-    wildcard_constraints:
-        experiment="|".join(F3_EMPTY) or "no-empty-experiment",
     output:
         final="results/metrics/f3/{experiment}.csv",
         curves="results/metrics/f3/{experiment}_curves.csv",
         alignment="results/metrics/f3/{experiment}_alignment.csv",
     log:
         "results/logs/f3/{experiment}.empty.log",
+    wildcard_constraints:
+        experiment="|".join(F3_EMPTY) or "no-empty-experiment",
+    conda:
+        "../../envs/plot.yaml"
     shell:
         "python -m alttrain f3 empty {output.final} {output.curves} {output.alignment} > {log} 2>&1"
 
@@ -45,9 +49,11 @@ rule compute_f3_gap_reduction:
         expand("results/metrics/f3/{experiment}.csv", experiment=f3_grid.EXPERIMENTS),
     output:
         "results/metrics/f3/gap_reduction.csv",
-    params:
-        scale=SCALE,
     log:
         "results/logs/f3/gap_reduction.log",
+    conda:
+        "../../envs/train.yaml"
+    params:
+        scale=SCALE,
     shell:
         "python -m alttrain f3 gap-reduction --scale {params.scale} --out {output} {input} > {log} 2>&1"

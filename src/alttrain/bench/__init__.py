@@ -43,11 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--only", default=None, help=f"comma-separated cases out of: {', '.join(CASES)}")
     parser.add_argument(
-        "--repeats", type=int, default=None, help="timed rounds per comparison (default 7; tiny 1)"
+        "--repeats", type=int, default=None, help="timed rounds per comparison (default 5; tiny 1)"
     )
-    parser.add_argument(
-        "--warmup", type=int, default=None, help="untimed calls per variant (default 2; tiny 1)"
-    )
+    parser.add_argument("--warmup", type=int, default=None, help="untimed calls per variant (default 1)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     parser.add_argument("--no-memory", action="store_true", help="skip peak-memory measurements")
@@ -125,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise UserError(f"unknown bench case(s) {unknown}; known: {', '.join(CASES)}")
     torch.set_num_threads(args.threads)
-    default_repeats, default_warmup = (1, 1) if args.tiny else (7, 2)
+    default_repeats, default_warmup = (1, 1) if args.tiny else (5, 1)
     settings = Settings(
         tiny=args.tiny,
         repeats=args.repeats or default_repeats,

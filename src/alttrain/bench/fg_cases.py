@@ -138,17 +138,18 @@ def _bench_model(record: CaseRecord, spec: dict[str, Any], ks: tuple[int, ...], 
         f"{count_parameters(model):,} parameters, tangent dim "
         f"{sum(math.prod(s) for s in outputs):,}"
     )
-    # why: FLOP counting dispatches every op through Python; in a tiny run only the MLP exercises it
-    counted = (
-        settings
-        if not settings.tiny or spec["group"] == "mlp"
-        else dataclasses.replace(settings, flops=False)
-    )
+    group_settings = settings
+    if spec["group"] != "mlp":
+        # why: a round of the conv/attention models costs seconds (the loop of 16 jvps most), and the targets
+        # are on the MLP; FLOP counting dispatches every op through Python, so a tiny run counts the MLP only
+        group_settings = dataclasses.replace(
+            settings, repeats=min(settings.repeats, 3), flops=settings.flops and not settings.tiny
+        )
     measure_group(
         record,
         spec["group"],
         variants,
-        counted,
+        group_settings,
         baseline="backprop",
         forward_flops=forward_flops,
         items_per_call=spec["batch"],

@@ -53,8 +53,8 @@ class Settings:
     """
 
     tiny: bool = False
-    repeats: int = 7
-    warmup: int = 2
+    repeats: int = 5
+    warmup: int = 1
     min_sample_s: float = 0.05
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     memory: bool = True

@@ -8,6 +8,7 @@ shows up in the JSON and the table instead of stopping the benchmark.
 from __future__ import annotations
 
 import operator
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +118,7 @@ def measure_group(
     Returns:
         The new rows by variant name.
     """
+    started = time.perf_counter()
     timings = time_interleaved(variants, settings)
     base = timings[baseline].median_s if baseline is not None else None
     rows = {}
@@ -144,4 +146,8 @@ def measure_group(
             row["throughput_unit"] = f"{item_unit}/s"
         record.rows.append(row)
         rows[name] = row
+    print(
+        f"  {record.name}: {group}: {len(variants)} variants in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
     return rows

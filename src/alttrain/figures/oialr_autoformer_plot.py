@@ -5,14 +5,16 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures.oialr_common import VARIANT_COLORS, band, dataset_of, has_rows, rows_of, status
+from alttrain.figures.oialr_common import VARIANT_COLORS, band, dataset_of, has_rows, not_run, rows_of, status
 from alttrain.figures.style import placeholder_axes
 
-CAPTION = ("Autoformer, horizon {h}: per-epoch MSE of OIALR and of the full-rank baseline (mean with min-max band) "
-           "and % trainable parameters of OIALR (right axis, dashed). Left: the authors' published curves (ETTm2, "
-           "their figure data; split not stated). Right: this reproduction's test MSE at the end of each epoch "
-           "(x = epoch index from 0, as the authors' 'Step'); at the cpu scale a small Autoformer on ETTh2, not "
-           "comparable in value.")
+CAPTION = (
+    "Autoformer, horizon {h}: per-epoch MSE of OIALR and of the full-rank baseline (mean with min-max band) "
+    "and % trainable parameters of OIALR (right axis, dashed). Left: the authors' published curves (ETTm2, "
+    "their figure data; split not stated). Right: this reproduction's test MSE at the end of each epoch "
+    "(x = epoch index from 0, as the authors' 'Step'); at the cpu scale a small Autoformer on ETTh2, not "
+    "comparable in value."
+)
 
 
 def _authors(ax, frames: dict[str, pd.DataFrame], horizon: int) -> None:
@@ -21,13 +23,21 @@ def _authors(ax, frames: dict[str, pd.DataFrame], horizon: int) -> None:
         placeholder_axes(ax, "authors' figure data missing")
         return
     twin = ax.twinx()
-    for series, label, color, target in (("oialr_mse", "OIALR MSE", VARIANT_COLORS["oialr"], ax),
-                                         ("baseline_mse", "baseline MSE", VARIANT_COLORS["baseline"], ax),
-                                         ("oialr_trainable_pct", "OIALR % trainable", VARIANT_COLORS["oialr"],
-                                          twin)):
+    for series, label, color, target in (
+        ("oialr_mse", "OIALR MSE", VARIANT_COLORS["oialr"], ax),
+        ("baseline_mse", "baseline MSE", VARIANT_COLORS["baseline"], ax),
+        ("oialr_trainable_pct", "OIALR % trainable", VARIANT_COLORS["oialr"], twin),
+    ):
         part = ref[ref["series"] == series].sort_values("step")
-        (line,) = target.plot(part["step"], part["mean"], color=color, ls="--" if target is twin else "-",
-                              label=label, marker="o", ms=3)
+        target.plot(
+            part["step"],
+            part["mean"],
+            color=color,
+            ls="--" if target is twin else "-",
+            label=label,
+            marker="o",
+            ms=3,
+        )
         target.fill_between(part["step"], part["min"], part["max"], color=color, alpha=0.2, lw=0)
     _finish(ax, twin, f"authors (ETTm2, published figure data), horizon {horizon}", "MSE")
 
@@ -37,8 +47,7 @@ def _ours(ax, frames: dict[str, pd.DataFrame], horizon: int) -> None:
     info = status(frames, experiment)
     curves = rows_of(frames.get("collected_curves.csv"), experiment=experiment)
     if not has_rows(curves, "test_mse"):
-        placeholder_axes(ax, f"this reproduction, horizon {horizon}\n{info['reason'] or 'no runs at this scale'}")
-        ax.set_title(f"this reproduction, horizon {horizon}", fontsize=8)
+        not_run(ax, f"this reproduction, horizon {horizon}", info["reason"] or "no runs at this scale", 50)
         return
     curves = curves[curves["epoch"] >= 1].assign(step=lambda f: f["epoch"] - 1)
     twin = ax.twinx()

@@ -1,10 +1,12 @@
 """Drawing helpers shared by the oialr figures (no ``SPEC``: not a figure itself; no torch).
 
-Every oialr figure reads the CSVs of ``python -m alttrain oialr-collect``; an experiment that did not run at this
-scale is drawn as a panel that says "not run at this scale: <reason>" (from ``experiment_status.csv``).
+Every oialr figure reads the CSVs of ``python -m alttrain oialr-collect``; an experiment that did not run at
+this scale is drawn as a panel that says "not run at this scale: <reason>" (from ``experiment_status.csv``).
 """
 
 from __future__ import annotations
+
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -12,9 +14,19 @@ import seaborn as sns
 
 from alttrain.figures.style import placeholder_axes
 
-VARIANT_LABELS = {"baseline": "baseline (full rank)", "oialr": "OIALR", "oialr_tuned": "OIALR tuned (inferred)"}
+VARIANT_LABELS = {
+    "baseline": "baseline (full rank)",
+    "oialr": "OIALR",
+    "oialr_tuned": "OIALR tuned (inferred)",
+}
 VARIANT_COLORS = dict(zip(VARIANT_LABELS, sns.color_palette("colorblind", 3), strict=True))
 STABILITY_RANGE = (0.80, 1.00)  # fixed colour scale of the authors' heat maps
+
+
+def not_run(ax, title: str, reason: str, width: int = 40) -> None:
+    """A panel that says why it is empty (the reason wrapped to the panel's width)."""
+    placeholder_axes(ax, textwrap.fill(f"{title}: {reason}", width))
+    ax.set_title(title, fontsize=8)
 
 
 def has_rows(frame: pd.DataFrame | None, *columns: str) -> bool:
@@ -23,14 +35,20 @@ def has_rows(frame: pd.DataFrame | None, *columns: str) -> bool:
 
 
 def status(frames: dict[str, pd.DataFrame], experiment: str) -> dict[str, str]:
-    """The experiment's row of ``experiment_status.csv`` (title, status, reason, note); defaults when absent."""
+    """The experiment's row of ``experiment_status.csv`` (title, status, reason, note); defaults when
+    absent."""
     table = frames.get("experiment_status.csv")
     if has_rows(table, "experiment"):
         rows = table[table["experiment"] == experiment]
         if len(rows):
             return {k: ("" if pd.isna(v) else str(v)) for k, v in rows.iloc[0].items()}
-    return {"experiment": experiment, "title": experiment, "status": "not run",
-            "reason": "not run at this scale: the experiment is not in the plan", "note": ""}
+    return {
+        "experiment": experiment,
+        "title": experiment,
+        "status": "not run",
+        "reason": "not run at this scale: the experiment is not in the plan",
+        "note": "",
+    }
 
 
 def rows_of(frame: pd.DataFrame | None, **equal) -> pd.DataFrame:
@@ -64,7 +82,9 @@ def band(ax, rows: pd.DataFrame, x: str, y: str, label: str, color=None, linesty
 def stability_matrix(rows: pd.DataFrame) -> pd.DataFrame:
     """Layers (rows, module order) x epochs (columns) of the mean over seeds, from long stability rows."""
     layers = rows[rows["layer_index"] >= 0]
-    matrix = layers.pivot_table(index=["layer_index", "layer"], columns="epoch", values="value", aggfunc="mean")
+    matrix = layers.pivot_table(
+        index=["layer_index", "layer"], columns="epoch", values="value", aggfunc="mean"
+    )
     matrix.index = [name for _, name in matrix.index]
     return matrix
 
@@ -72,8 +92,16 @@ def stability_matrix(rows: pd.DataFrame) -> pd.DataFrame:
 def heatmap(ax, matrix: pd.DataFrame, first_on_top: bool = True, colorbar: bool = True) -> None:
     """Stability heat map on the fixed 0.80-1.00 scale (rocket), layers as rows."""
     data = matrix if first_on_top else matrix.iloc[::-1]
-    sns.heatmap(data, ax=ax, cmap="rocket", vmin=STABILITY_RANGE[0], vmax=STABILITY_RANGE[1], cbar=colorbar,
-                xticklabels=True, yticklabels=len(data) <= 30)
+    sns.heatmap(
+        data,
+        ax=ax,
+        cmap="rocket",
+        vmin=STABILITY_RANGE[0],
+        vmax=STABILITY_RANGE[1],
+        cbar=colorbar,
+        xticklabels=True,
+        yticklabels=len(data) <= 30,
+    )
     ax.set_xlabel("epoch")
     top, bottom = ("First Layers", "Last Layers") if first_on_top else ("Last Layers", "First Layers")
     ax.set_ylabel(f"{top} (top) to {bottom} (bottom)", fontsize=7)
@@ -88,25 +116,49 @@ def mean_line(ax, rows: pd.DataFrame, label: str, reference: pd.DataFrame | None
         band(ax, means, "epoch", "value", label)
     if reference is not None and not reference.empty:
         ref = reference.sort_values("epoch")
-        ax.plot(ref["epoch"], ref["value"], "k--", marker="o", ms=3, lw=1,
-                label="authors' figure (read, about ±0.01)")
+        ax.plot(
+            ref["epoch"],
+            ref["value"],
+            "k--",
+            marker="o",
+            ms=3,
+            lw=1,
+            label="authors' figure (read, about ±0.01)",
+        )
     ax.set(xlabel="epoch", ylabel="mean over layers")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=6, loc="lower right")
 
 
-def stability_panel(ax_heat, ax_line, frames: dict[str, pd.DataFrame], experiment: str, measure: str,
-                    series: str, title: str, first_on_top: bool = True,
-                    reference: pd.DataFrame | None = None) -> None:
+def stability_panel(
+    ax_heat,
+    ax_line,
+    frames: dict[str, pd.DataFrame],
+    experiment: str,
+    measure: str,
+    series: str,
+    title: str,
+    first_on_top: bool = True,
+    reference: pd.DataFrame | None = None,
+) -> None:
     """Heat map over the mean line for one experiment, or the not-run message (the readings still drawn)."""
     info = status(frames, experiment)
-    rows = rows_of(frames.get("collected_stability.csv"), experiment=experiment, measure=measure, series=series,
-                   run_id="baseline")
+    rows = rows_of(
+        frames.get("collected_stability.csv"),
+        experiment=experiment,
+        measure=measure,
+        series=series,
+        run_id="baseline",
+    )
     if rows.empty:
-        reason = info["reason"] if info["status"] != "run" else f"no '{series}' {measure} series at this scale"
-        placeholder_axes(ax_heat, f"{title}\n{reason}")
-        ax_heat.set_title(title, fontsize=8)
-        mean_line(ax_line, rows, "reproduced", reference)
+        reason = (
+            info["reason"] if info["status"] != "run" else f"no '{series}' {measure} series at this scale"
+        )
+        not_run(ax_heat, title, reason, width=30)
+        if reference is None or reference.empty:
+            placeholder_axes(ax_line, "no data")
+        else:
+            mean_line(ax_line, rows, "reproduced", reference)
         return
     every = int(rows["every"].iloc[0])
     heatmap(ax_heat, stability_matrix(rows), first_on_top)
@@ -120,8 +172,15 @@ def trainable_axis(ax, rows: pd.DataFrame, variants: tuple[str, ...] = ("oialr",
     for variant in variants:
         part = rows_of(rows, run_id=variant)
         if has_rows(part, "trainable_pct"):
-            band(twin, part, "epoch", "trainable_pct", f"% trainable, {VARIANT_LABELS[variant]}",
-                 VARIANT_COLORS[variant], "--")
+            band(
+                twin,
+                part,
+                "epoch",
+                "trainable_pct",
+                f"% trainable, {VARIANT_LABELS[variant]}",
+                VARIANT_COLORS[variant],
+                "--",
+            )
     twin.set_ylabel("% trainable parameters")
     twin.set_ylim(0, 105)
     twin.grid(False)
@@ -133,8 +192,7 @@ def accuracy_panel(ax, frames: dict[str, pd.DataFrame], experiment: str, title: 
     info = status(frames, experiment)
     curves = rows_of(frames.get("collected_curves.csv"), experiment=experiment)
     if curves.empty:
-        placeholder_axes(ax, f"{title}\n{info['reason'] or 'no runs at this scale'}")
-        ax.set_title(title, fontsize=8)
+        not_run(ax, title, info["reason"] or "no runs at this scale", width=60)
         return curves
     metric = "val_acc" if has_rows(curves, "val_acc") and curves["val_acc"].notna().any() else "test_acc"
     for variant in VARIANT_LABELS:
@@ -152,7 +210,8 @@ def accuracy_panel(ax, frames: dict[str, pd.DataFrame], experiment: str, title: 
 
 
 def check_epochs(curves: pd.DataFrame, variant: str = "oialr") -> tuple[list[int], int | None]:
-    """Epochs in which a rank check happened (``rank_checks`` rose) and the epoch of the switch (seed mean)."""
+    """Epochs in which a rank check happened (``rank_checks`` rose) and the epoch of the switch (seed
+    mean)."""
     part = rows_of(curves, run_id=variant)
     if not has_rows(part, "rank_checks", "seed"):
         return [], None

@@ -1,4 +1,5 @@
-"""oialr_fig_autoformer_192: Autoformer MSE and % trainable parameters, horizon 192, beside the authors' curves."""
+"""oialr_fig_autoformer_192: Autoformer MSE and % trainable parameters, horizon 192, beside the authors'
+curves."""
 
 from __future__ import annotations
 

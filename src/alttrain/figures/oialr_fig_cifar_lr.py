@@ -6,16 +6,16 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
-from alttrain.figures.oialr_common import VARIANT_COLORS, VARIANT_LABELS, rows_of, status
-from alttrain.figures.style import Context, placeholder_axes
+from alttrain.figures.oialr_common import VARIANT_COLORS, VARIANT_LABELS, not_run, rows_of, status
+from alttrain.figures.style import Context
 
 SPEC = ArtifactSpec(
     id="oialr_fig_cifar_lr",
     paper="oialr",
     inputs=("collected_curves.csv", "experiment_status.csv"),
     caption="Learning rate at the end of each epoch of the E1 runs (timm cosine schedule stepped per update; "
-            "figure inferred): the baseline and OIALR share the authors' schedule, tuned OIALR uses the authors' "
-            "inferred tuned candidate whose minimum learning rate lies above the base rate, so the rate rises.",
+    "figure inferred): the baseline and OIALR share the authors' schedule, tuned OIALR uses the authors' "
+    "inferred tuned candidate whose minimum learning rate lies above the base rate, so the rate rises.",
 )
 
 
@@ -24,14 +24,19 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
     info = status(frames, "e1_vit")
     curves = rows_of(frames.get("collected_curves.csv"), experiment="e1_vit")
     if curves.empty or "lr" not in curves:
-        placeholder_axes(ax, info["reason"] or "no runs at this scale")
+        not_run(ax, info["title"], info["reason"] or "no runs at this scale", 60)
     else:
         for variant, label in VARIANT_LABELS.items():
             part = rows_of(curves, run_id=variant)
             if not part.empty:
                 first_seed = part[part["seed"] == part["seed"].min()].sort_values("epoch")
-                ax.plot(first_seed["epoch"], first_seed["lr"], label=label, color=VARIANT_COLORS[variant],
-                        ls="--" if variant == "oialr" else "-")
+                ax.plot(
+                    first_seed["epoch"],
+                    first_seed["lr"],
+                    label=label,
+                    color=VARIANT_COLORS[variant],
+                    ls="--" if variant == "oialr" else "-",
+                )
         ax.set(xlabel="epoch", ylabel="learning rate", yscale="log")
         ax.legend(fontsize=7)
     ax.set_title(info["title"], fontsize=8)

@@ -13,10 +13,10 @@ SPEC = ArtifactSpec(
     id="oialr_fig_cifar_top1_perc",
     paper="oialr",
     inputs=("collected_curves.csv", "experiment_status.csv"),
-    caption="E1 (the paper's mini-ViT on CIFAR-10; at the cpu scale a tiny ViT on MNIST-5k): validation top-1 per "
-            "epoch of the full-rank baseline, OIALR and tuned OIALR (the authors' inferred tuned schedule), mean "
-            "over seeds with min-max band; right axis: % trainable parameters of the OIALR runs (dashed). Epoch 0 "
-            "is before training.",
+    caption="E1 (the paper's mini-ViT on CIFAR-10; at the cpu scale a tiny ViT on MNIST-5k): validation "
+    "top-1 per epoch of the full-rank baseline, OIALR and tuned OIALR (the authors' inferred tuned "
+    "schedule), mean over seeds with min-max band; right axis: % trainable parameters of the OIALR runs "
+    "(dashed). Epoch 0 is before training.",
 )
 
 

@@ -1,4 +1,5 @@
-"""oialr_fig_imagenet_top1_perc_resnet: ResNet-RS 101 on ImageNet, top-1 per epoch and % trainable parameters."""
+"""oialr_fig_imagenet_top1_perc_resnet: ResNet-RS 101 on ImageNet, top-1 per epoch and % trainable
+parameters."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ SPEC = ArtifactSpec(
     id="oialr_fig_imagenet_top1_perc_resnet",
     paper="oialr",
     inputs=("collected_curves.csv", "experiment_status.csv"),
-    caption="ResNet-RS 101 on ImageNet-2012: validation top-1 per epoch of the baseline and OIALR (mean over seeds with "
-            "min-max band), right axis % trainable parameters of the OIALR runs. Paper scale with data.imagenet "
-            "only; otherwise the panel states why it was not run.",
+    caption="ResNet-RS 101 on ImageNet-2012: validation top-1 per epoch of the baseline and OIALR (mean over "
+    "seeds with min-max band), right axis % trainable parameters of the OIALR runs. Paper scale with "
+    "data.imagenet only; otherwise the panel states why it was not run.",
 )
 
 

@@ -13,9 +13,9 @@ SPEC = ArtifactSpec(
     id="oialr_fig_imagenet_top1_perc_vit",
     paper="oialr",
     inputs=("collected_curves.csv", "experiment_status.csv"),
-    caption="ViT-B/16 on ImageNet-2012: validation top-1 per epoch of the baseline and OIALR (mean over seeds with "
-            "min-max band), right axis % trainable parameters of the OIALR runs. Paper scale with data.imagenet "
-            "only; otherwise the panel states why it was not run.",
+    caption="ViT-B/16 on ImageNet-2012: validation top-1 per epoch of the baseline and OIALR (mean over "
+    "seeds with min-max band), right axis % trainable parameters of the OIALR runs. Paper scale with "
+    "data.imagenet only; otherwise the panel states why it was not run.",
 )
 
 

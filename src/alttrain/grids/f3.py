@@ -9,6 +9,12 @@ Experiments (each one aggregated CSV ``results/metrics/f3/<experiment>.csv``):
 * ``sgemm_depth``: FC regression on SGEMM over depths; ``wine``: FC regression on Wine Quality (v2);
 * ``transformer``: the v2 Transformer on MNIST (cross-entropy on logits).
 
+Seeds and data order (spec sections 2.6, quirks 12 and 15): the authors call only ``torch.manual_seed(seed)``
+(seeds 1..10) and build the Linear layers before drawing the feedback matrices; the loop does the same (seed,
+build the model, then the estimator draws B), so forward weights and B follow the authors' order. The data
+order does not: the loop batches pre-tensorised data by index with its own generator seeded ``seed``, not
+the authors' per-sample DataLoader, so the shuffling stream differs (numerically identical preprocessing).
+
 A benchmark given as ``{not_run: reason}`` makes no runs; its reason goes to ``not_run.csv`` so tables and
 figures mark it explicitly. This module imports no torch (Snakemake imports it to build the DAG).
 """

@@ -24,23 +24,43 @@ from alttrain.workflow import deep_merge
 
 # key -> (title as the paper names it, reason when absent from a scale file)
 EXPERIMENTS: dict[str, tuple[str, str]] = {
-    "e1_vit": ("mini-ViT / CIFAR-10", "not configured at this scale"),
-    "e2_vit_b16": ("ViT-B/16 / ImageNet-2012",
-                   "needs ImageNet-2012 (~150 GB) and hundreds of GPU-hours; configured at the paper scale only"),
-    "e3_resnetrs101": ("ResNet-RS 101 / ImageNet-2012",
-                       "needs ImageNet-2012 (~150 GB) and hundreds of GPU-hours; configured at the paper scale only"),
-    "e4_autoformer": ("Autoformer / ETTm2", "not configured at this scale"),
+    "e1_vit": ("E1 ViT (paper: mini-ViT, CIFAR-10)", "not configured at this scale"),
+    "e2_vit_b16": (
+        "E2 ViT-B/16, ImageNet-2012",
+        "needs ImageNet-2012 (~150 GB) and hundreds of GPU-hours; configured at the paper scale only",
+    ),
+    "e3_resnetrs101": (
+        "E3 ResNet-RS 101, ImageNet-2012",
+        "needs ImageNet-2012 (~150 GB) and hundreds of GPU-hours; configured at the paper scale only",
+    ),
+    "e4_autoformer": ("E4 Autoformer (paper: ETTm2)", "not configured at this scale"),
 }
 IMAGENET_EXPERIMENTS = ("e2_vit_b16", "e3_resnetrs101")
-RUN_KEYS = ("epochs", "batch_size", "eval_batch_size", "optimizer", "schedule", "grad_clip", "label_smoothing",
-            "early_stopping", "loss", "eval_splits", "checkpoint_every", "divergence_threshold")
+RUN_KEYS = (
+    "epochs",
+    "batch_size",
+    "eval_batch_size",
+    "optimizer",
+    "schedule",
+    "grad_clip",
+    "label_smoothing",
+    "early_stopping",
+    "loss",
+    "eval_splits",
+    "checkpoint_every",
+    "divergence_threshold",
+)
 
 
 def _file_available(name: str, settings: Settings) -> bool:
     """Whether ``name`` or ``name.gz`` is in the data root or a search path (or their ``ett/`` folders)."""
     folders = [Path(settings.data_root), *(Path(p) for p in settings.data_search_paths)]
-    return any((folder / sub / candidate).is_file() for folder in folders for sub in ("", "ett")
-               for candidate in (name, name + ".gz"))
+    return any(
+        (folder / sub / candidate).is_file()
+        for folder in folders
+        for sub in ("", "ett")
+        for candidate in (name, name + ".gz")
+    )
 
 
 def _expanded(section: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -74,13 +94,18 @@ def _not_run_reason(key: str, spec: dict[str, Any], settings: Settings) -> str |
 def _variants(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per variant: the run-config fields that differ (lowrank, schedule, optimizer)."""
     base = {k: copy.deepcopy(spec[k]) for k in RUN_KEYS if k in spec}
-    variants = {"baseline": dict(base, lowrank=({"mode": "stability", **spec["stability"]}
-                                                if spec.get("stability") else None))}
+    variants = {
+        "baseline": dict(
+            base, lowrank=({"mode": "stability", **spec["stability"]} if spec.get("stability") else None)
+        )
+    }
     variants["oialr"] = dict(base, lowrank={"mode": "oialr", **spec["oialr"]})
     tuned = spec.get("tuned")
     if tuned:
         merged = deep_merge(base, {k: v for k, v in tuned.items() if k != "oialr"})
-        variants["oialr_tuned"] = dict(merged, lowrank={"mode": "oialr", **spec["oialr"], **tuned.get("oialr", {})})
+        variants["oialr_tuned"] = dict(
+            merged, lowrank={"mode": "oialr", **spec["oialr"], **tuned.get("oialr", {})}
+        )
     return variants
 
 
@@ -94,21 +119,40 @@ def experiment_plan(section: dict[str, Any], settings: Settings) -> list[dict[st
         ids = ["e4_autoformer_192", "e4_autoformer_720"] if key == "e4_autoformer" else [key]
         suffixes = [", horizon 192", ", horizon 720"] if key == "e4_autoformer" else [""]
         for exp_id, suffix in zip(ids, suffixes, strict=True):
-            plan.append({"experiment": exp_id, "title": title + suffix, "status": "not run",
-                         "reason": f"not run at the {settings.scale} scale: {absent_reason}", "dataset": "",
-                         "model": "", "seeds": [], "variants": {}})
+            plan.append(
+                {
+                    "experiment": exp_id,
+                    "title": title + suffix,
+                    "status": "not run",
+                    "reason": f"not run at the {settings.scale} scale: {absent_reason}",
+                    "dataset": "",
+                    "model": "",
+                    "seeds": [],
+                    "variants": {},
+                }
+            )
     for exp_id, key, spec in _expanded(section):
         reason = _not_run_reason(key, spec, settings)
         title = EXPERIMENTS[key][0] + (f", horizon {spec['labels']['horizon']}" if "labels" in spec else "")
-        plan.append({
-            "experiment": exp_id, "title": title, "status": "run" if reason is None else "not run",
-            "reason": "" if reason is None else f"not run at the {settings.scale} scale: {reason}",
-            "dataset": spec["dataset"]["name"], "model": spec["model"]["name"],
-            "seeds": list(spec.get("seeds", section.get("seeds", [0]))), "variants": _variants(spec),
-            "note": spec.get("note", ""),
-        })
-    order = {exp: i for i, exp in enumerate(["e1_vit", "e2_vit_b16", "e3_resnetrs101", "e4_autoformer_192",
-                                             "e4_autoformer_720"])}
+        plan.append(
+            {
+                "experiment": exp_id,
+                "title": title,
+                "status": "run" if reason is None else "not run",
+                "reason": "" if reason is None else f"not run at the {settings.scale} scale: {reason}",
+                "dataset": spec["dataset"]["name"],
+                "model": spec["model"]["name"],
+                "seeds": list(spec.get("seeds", section.get("seeds", [0]))),
+                "variants": _variants(spec),
+                "note": spec.get("note", ""),
+            }
+        )
+    order = {
+        exp: i
+        for i, exp in enumerate(
+            ["e1_vit", "e2_vit_b16", "e3_resnetrs101", "e4_autoformer_192", "e4_autoformer_720"]
+        )
+    }
     return sorted(plan, key=lambda p: order.get(p["experiment"], 99))
 
 
@@ -125,10 +169,17 @@ def training_runs(section: dict[str, Any], settings: Settings) -> list[dict[str,
             dataset["path"] = settings.imagenet
         for variant, fields in entry["variants"].items():
             for seed in entry["seeds"]:
-                runs.append(settings.run(
-                    paper="oialr", experiment=entry["experiment"], run_id=variant, seed=seed, dataset=dataset,
-                    model=dict(spec["model"]), method={"name": spec.get("method", "bp")},
-                    labels={"variant": variant, **spec.get("labels", {})},
-                    **{k: v for k, v in fields.items() if v is not None or k == "lowrank"},
-                ))
+                runs.append(
+                    settings.run(
+                        paper="oialr",
+                        experiment=entry["experiment"],
+                        run_id=variant,
+                        seed=seed,
+                        dataset=dataset,
+                        model=dict(spec["model"]),
+                        method={"name": spec.get("method", "bp")},
+                        labels={"variant": variant, **spec.get("labels", {})},
+                        **{k: v for k, v in fields.items() if v is not None or k == "lowrank"},
+                    )
+                )
     return runs

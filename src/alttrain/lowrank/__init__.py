@@ -9,8 +9,8 @@ step, so it combines with every estimator. A run enables it with the run config'
   training (no effect on training).
 
 Modules: :mod:`.linalg` (matrix views, SVD, truncation rule, stability measures), :mod:`.layers` (low-rank
-layers), :mod:`.optim_state` (optimizer swaps), :mod:`.controller`, :mod:`.stability`, :mod:`.collect` (tidy CSVs,
-no torch), :mod:`.cli`. This package file imports no torch, so the CSV commands start fast.
+layers), :mod:`.optim_state` (optimizer swaps), :mod:`.controller`, :mod:`.stability`, :mod:`.collect` (tidy
+CSVs, no torch), :mod:`.cli`. This package file imports no torch, so the CSV commands start fast.
 """
 
 from __future__ import annotations
@@ -22,8 +22,13 @@ from alttrain.errors import UserError
 
 MODES = ("oialr", "stability")
 STABILITY_OPTIONS = ("series", "definition", "r_similarity", "layers")
-_LAZY = {"OIALRController": "controller", "OIALROptions": "controller", "eligible": "controller",
-         "eligible_layers": "controller", "StabilityTracker": "stability"}
+_LAZY = {
+    "OIALRController": "controller",
+    "OIALROptions": "controller",
+    "eligible": "controller",
+    "eligible_layers": "controller",
+    "StabilityTracker": "stability",
+}
 
 __all__ = ["MODES", "build_controller", *_LAZY]
 
@@ -37,8 +42,8 @@ def __getattr__(name: str) -> Any:
 def build_controller(model: Any, spec: dict[str, Any], optimizer: Any) -> Any:
     """The controller described by the run config's ``lowrank`` entry (``mode`` defaults to ``oialr``).
 
-    Called by the training loop after the optimizer exists; the OIALR controller keeps a handle to it to swap the
-    converted weights for Sigma in the parameter groups.
+    Called by the training loop after the optimizer exists; the OIALR controller keeps a handle to it to swap
+    the converted weights for Sigma in the parameter groups.
 
     Args:
         model: the ``nn.Module`` being trained (converted in place).
@@ -56,6 +61,8 @@ def build_controller(model: Any, spec: dict[str, Any], optimizer: Any) -> Any:
 
         unknown = sorted(set(options) - set(STABILITY_OPTIONS))
         if unknown:
-            raise UserError(f"unknown lowrank stability option(s) {unknown}; allowed: {list(STABILITY_OPTIONS)}")
+            raise UserError(
+                f"unknown lowrank stability option(s) {unknown}; allowed: {list(STABILITY_OPTIONS)}"
+            )
         return StabilityTracker(model, **options)
     raise UserError(f"unknown lowrank mode {mode!r}; known: {', '.join(MODES)}")

@@ -21,7 +21,9 @@ def stability_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="alttrain stability", description=__doc__.split("\n\n")[1])
     parser.add_argument("curves", nargs="*", type=Path, help="metrics.csv or *_curves.csv files")
     parser.add_argument("--snapshots", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
-    parser.add_argument("--definition", default="column_cosine", choices=("column_cosine", "abs_column_cosine"))
+    parser.add_argument(
+        "--definition", default="column_cosine", choices=("column_cosine", "abs_column_cosine")
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     import pandas as pd
@@ -64,8 +66,13 @@ def _snapshot_stability(before: Path, after: Path, definition: str):
         if weight.dim() < 2 or other is None or other.shape != weight.shape or not weight.is_floating_point():
             continue
         q_prev, q_now = polar_factor(weight), polar_factor(other)
-        rows.append({"parameter": name, "stability": STABILITY_DEFINITIONS[definition](q_prev, q_now),
-                     "r_similarity": r_similarity(r_factor(weight), r_factor(other))})
+        rows.append(
+            {
+                "parameter": name,
+                "stability": STABILITY_DEFINITIONS[definition](q_prev, q_now),
+                "r_similarity": r_similarity(r_factor(weight), r_factor(other)),
+            }
+        )
     if not rows:
         raise UserError(f"{before} and {after} share no weight with at least two dimensions")
     return pd.DataFrame(rows)
@@ -77,16 +84,31 @@ def collect_main(argv: list[str]) -> int:
     parser.add_argument("--scale", required=True)
     parser.add_argument("--plan", required=True, help="experiment plan as JSON (alttrain.grids.oialr)")
     parser.add_argument("--references", type=Path, required=True, help="resources/oialr folder")
-    outputs = ("final", "curves", "stability", "stability_summary", "status", "hparams", "reference_autoformer",
-               "reference_stability")
+    outputs = (
+        "final",
+        "curves",
+        "stability",
+        "stability_summary",
+        "status",
+        "hparams",
+        "reference_autoformer",
+        "reference_stability",
+    )
     for name in outputs:
         parser.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True)
-    parser.add_argument("csvs", nargs="*", type=Path, help="aggregated <experiment>.csv and _curves.csv files")
+    parser.add_argument(
+        "csvs", nargs="*", type=Path, help="aggregated <experiment>.csv and _curves.csv files"
+    )
     args = parser.parse_args(argv)
     from alttrain.lowrank.collect import collect, load_plan
 
     if not (args.references / "facts.yaml").is_file():
         raise UserError(f"{args.references} lacks facts.yaml (the vendored OIALR reference data)")
-    collect(args.csvs, load_plan(args.plan), args.scale, args.references,
-            {name: getattr(args, name) for name in outputs})
+    collect(
+        args.csvs,
+        load_plan(args.plan),
+        args.scale,
+        args.references,
+        {name: getattr(args, name) for name in outputs},
+    )
     return 0

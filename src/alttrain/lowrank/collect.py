@@ -1,17 +1,18 @@
 """The oialr paper's tidy CSVs: every figure and table of the paper reads these (pandas only, no torch).
 
-:func:`collect` gathers the aggregated CSVs of the oialr training experiments of one scale and the experiment plan
-(:func:`alttrain.grids.oialr.experiment_plan`) into files that exist at every scale, whatever was run:
+:func:`collect` gathers the aggregated CSVs of the oialr training experiments of one scale and the experiment
+plan (:func:`alttrain.grids.oialr.experiment_plan`) into files that exist at every scale, whatever was run:
 
-* ``collected_final.csv``: one row per run and seed, with ``top1`` (last-epoch test accuracy, %), ``mse`` / ``mae``
-  (test error at the best validation epoch, the Autoformer protocol), ``trainable_pct``, ``compression_pct``,
-  ``train_time_s``;
+* ``collected_final.csv``: one row per run and seed, with ``top1`` (last-epoch test accuracy, %), ``mse`` /
+  ``mae`` (test error at the best validation epoch, the Autoformer protocol), ``trainable_pct``,
+  ``compression_pct``, ``train_time_s``;
 * ``collected_curves.csv``: per epoch (stability columns moved out);
 * ``collected_stability.csv``: the basis-stability analysis in long form (:func:`tidy_stability`);
 * ``stability_summary.csv``: first / minimum / final mean stability per run and series;
 * ``experiment_status.csv``: every experiment of the spec with ``run`` / ``not run`` and the reason;
 * ``hparams.csv``: the hyperparameters of every variant (long form);
-* ``reference_autoformer.csv``, ``reference_stability.csv``: the authors' published curves and figure readings.
+* ``reference_autoformer.csv``, ``reference_stability.csv``: the authors' published curves and figure
+  readings.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from alttrain.atomic import write_csv
 
 STABILITY_PREFIXES = ("stability/", "r_similarity/")
 IDENTITY = ["experiment", "run_id", "variant", "seed", "dataset", "scale"]
-AF_SERIES = {"OIALR MSE": "oialr_mse", "OIALR Trainable Parameters": "oialr_trainable_pct",
-             "Baseline MSE": "baseline_mse"}
+AF_SERIES = {
+    "OIALR MSE": "oialr_mse",
+    "OIALR Trainable Parameters": "oialr_trainable_pct",
+    "Baseline MSE": "baseline_mse",
+}
 READINGS = {  # facts.yaml key -> (experiment, model label, measure)
     "vit_b16_imagenet_mean_stability": ("e2_vit_b16", "ViT-B/16", "stability"),
     "resnetrs101_imagenet_mean_stability": ("e3_resnetrs101", "ResNet-RS 101", "stability"),
@@ -63,17 +67,30 @@ def tidy_stability(curves: pd.DataFrame, series: dict[tuple[str, int], str] | No
     """Stability columns ``<measure>/d<every>/<index>/<layer>`` (and ``.../mean``) of the curves in long form.
 
     Returns:
-        Columns: identity, ``epoch``, ``measure`` (stability, r_similarity), ``every``, ``series``, ``layer_index``
-        (-1 for the mean over layers), ``layer`` (``mean`` for the mean), ``value``, ``after_minimum`` (1 from the
-        epoch of the series' lowest mean value on; on the mean rows).
+        Columns: identity, ``epoch``, ``measure`` (stability, r_similarity), ``every``, ``series``,
+        ``layer_index`` (-1 for the mean over layers), ``layer`` (``mean`` for the mean), ``value``,
+        ``after_minimum`` (1 from the epoch of the series' lowest mean value on; on the mean rows).
     """
     columns = [c for c in curves.columns if c.startswith(STABILITY_PREFIXES)]
-    out_columns = [*IDENTITY, "epoch", "measure", "every", "series", "layer_index", "layer", "value",
-                   "after_minimum"]
+    out_columns = [
+        *IDENTITY,
+        "epoch",
+        "measure",
+        "every",
+        "series",
+        "layer_index",
+        "layer",
+        "value",
+        "after_minimum",
+    ]
     if not columns:
         return pd.DataFrame(columns=out_columns)
     ids = [c for c in [*IDENTITY, "epoch"] if c in curves.columns]
-    long = curves[ids + columns].melt(id_vars=ids, var_name="column", value_name="value").dropna(subset=["value"])
+    long = (
+        curves[ids + columns]
+        .melt(id_vars=ids, var_name="column", value_name="value")
+        .dropna(subset=["value"])
+    )
     parts = long["column"].str.split("/", n=3, expand=True).reindex(columns=range(4))
     long["measure"] = parts[0]
     long["every"] = parts[1].str[1:].astype(int)
@@ -81,8 +98,9 @@ def tidy_stability(curves: pd.DataFrame, series: dict[tuple[str, int], str] | No
     long["layer_index"] = pd.to_numeric(parts[2].where(~is_mean, "-1")).astype(int)
     long["layer"] = parts[3].where(~is_mean, "mean")
     series = series or {}
-    long["series"] = [series.get((e, n), "main") for e, n in zip(long.get("experiment", ""), long["every"],
-                                                                    strict=False)]
+    long["series"] = [
+        series.get((e, n), "main") for e, n in zip(long.get("experiment", ""), long["every"], strict=False)
+    ]
     long = long.drop(columns="column")
     long["after_minimum"] = 0
     means = long[long["layer"] == "mean"]
@@ -91,7 +109,8 @@ def tidy_stability(curves: pd.DataFrame, series: dict[tuple[str, int], str] | No
         first_min = group.loc[group["value"].idxmin(), "epoch"]
         long.loc[group.index[group["epoch"] >= first_min], "after_minimum"] = 1
     return long.sort_values([*keys, "layer_index", "epoch"]).reset_index(drop=True)[
-        [c for c in out_columns if c in long.columns]]
+        [c for c in out_columns if c in long.columns]
+    ]
 
 
 def stability_summary(stability: pd.DataFrame) -> pd.DataFrame:
@@ -99,7 +118,7 @@ def stability_summary(stability: pd.DataFrame) -> pd.DataFrame:
     means = stability[stability["layer"] == "mean"] if not stability.empty else stability
     rows = []
     keys = [c for c in (*IDENTITY, "measure", "every", "series") if c in means.columns]
-    for values, group in (means.groupby(keys) if not means.empty else []):
+    for values, group in means.groupby(keys) if not means.empty else []:
         group = group.sort_values("epoch")
         ident = dict(zip(keys, values, strict=True))
         lowest = group.loc[group["value"].idxmin()]
@@ -111,8 +130,18 @@ def stability_summary(stability: pd.DataFrame) -> pd.DataFrame:
 def final_table(finals: pd.DataFrame, plan: list[dict[str, Any]]) -> pd.DataFrame:
     """Final rows with the table's derived columns (see the module docstring)."""
     if finals.empty:
-        return pd.DataFrame(columns=[*IDENTITY, "title", "top1", "mse", "mae", "trainable_pct", "compression_pct",
-                                     "train_time_s"])
+        return pd.DataFrame(
+            columns=[
+                *IDENTITY,
+                "title",
+                "top1",
+                "mse",
+                "mae",
+                "trainable_pct",
+                "compression_pct",
+                "train_time_s",
+            ]
+        )
     out = finals.copy()
     titles = {p["experiment"]: p["title"] for p in plan}
     out["title"] = out["experiment"].map(titles)
@@ -129,11 +158,23 @@ def final_table(finals: pd.DataFrame, plan: list[dict[str, Any]]) -> pd.DataFram
 
 def status_table(plan: list[dict[str, Any]], scale: str) -> pd.DataFrame:
     """One row per experiment of the spec."""
-    return pd.DataFrame([{
-        "experiment": p["experiment"], "title": p["title"], "status": p["status"], "reason": p["reason"],
-        "dataset_name": p["dataset"], "model": p["model"], "seeds": ",".join(map(str, p["seeds"])),
-        "variants": ",".join(p["variants"]), "note": p.get("note", ""), "scale": scale,
-    } for p in plan])
+    return pd.DataFrame(
+        [
+            {
+                "experiment": p["experiment"],
+                "title": p["title"],
+                "status": p["status"],
+                "reason": p["reason"],
+                "dataset_name": p["dataset"],
+                "model": p["model"],
+                "seeds": ",".join(map(str, p["seeds"])),
+                "variants": ",".join(p["variants"]),
+                "note": p.get("note", ""),
+                "scale": scale,
+            }
+            for p in plan
+        ]
+    )
 
 
 def _schedule_text(schedule: dict[str, Any] | None) -> str:
@@ -151,22 +192,41 @@ def hparams_table(plan: list[dict[str, Any]], scale: str) -> pd.DataFrame:
             optimizer = fields.get("optimizer", {})
             lowrank = fields.get("lowrank") or {}
             values = {
-                "optimizer": optimizer.get("name"), "lr": optimizer.get("lr"),
-                "weight decay": optimizer.get("weight_decay", 0), "schedule": _schedule_text(fields.get("schedule")),
-                "epochs": fields.get("epochs"), "batch size": fields.get("batch_size"),
-                "grad clip": fields.get("grad_clip"), "label smoothing": fields.get("label_smoothing", 0),
+                "optimizer": optimizer.get("name"),
+                "lr": optimizer.get("lr"),
+                "weight decay": optimizer.get("weight_decay", 0),
+                "schedule": _schedule_text(fields.get("schedule")),
+                "epochs": fields.get("epochs"),
+                "batch size": fields.get("batch_size"),
+                "grad clip": fields.get("grad_clip"),
+                "label smoothing": fields.get("label_smoothing", 0),
             }
             if lowrank.get("mode") == "oialr":
-                values.update({"d (delay)": lowrank.get("delay"), "nu (frequency)": lowrank.get("stability_frequency"),
-                               "beta (cutoff)": lowrank.get("sigma_cutoff_fraction"),
-                               "p (layer step)": lowrank.get("network_layer_perc_step", 0.1),
-                               "s (stable delay)": lowrank.get("stable_update_delay", 0)})
+                values.update(
+                    {
+                        "d (delay)": lowrank.get("delay"),
+                        "nu (frequency)": lowrank.get("stability_frequency"),
+                        "beta (cutoff)": lowrank.get("sigma_cutoff_fraction"),
+                        "p (layer step)": lowrank.get("network_layer_perc_step", 0.1),
+                        "s (stable delay)": lowrank.get("stable_update_delay", 0),
+                    }
+                )
             elif lowrank.get("mode") == "stability":
                 values["stability snapshots (epochs)"] = "; ".join(
-                    f"every {s['every']}" + (f" until {s['until']}" if s.get("until") else "") for s in lowrank["series"])
+                    f"every {s['every']}" + (f" until {s['until']}" if s.get("until") else "")
+                    for s in lowrank["series"]
+                )
             for name, value in values.items():
-                rows.append({"experiment": p["experiment"], "title": p["title"], "variant": variant,
-                             "parameter": name, "value": "" if value is None else str(value), "scale": scale})
+                rows.append(
+                    {
+                        "experiment": p["experiment"],
+                        "title": p["title"],
+                        "variant": variant,
+                        "parameter": name,
+                        "value": "" if value is None else str(value),
+                        "scale": scale,
+                    }
+                )
     return pd.DataFrame(rows, columns=["experiment", "title", "variant", "parameter", "value", "scale"])
 
 
@@ -177,9 +237,17 @@ def reference_autoformer(folder: Path) -> pd.DataFrame:
         frame = pd.read_csv(folder / f"af-{horizon}-mse.csv")
         for column, series in AF_SERIES.items():
             for _, row in frame.dropna(subset=[column]).iterrows():
-                rows.append({"horizon": horizon, "step": int(row["Step"]), "series": series,
-                             "mean": row[column], "min": row[f"{column}__MIN"], "max": row[f"{column}__MAX"],
-                             "source": f"authors' code OIALR@e9e885d analysis/af-{horizon}-mse.csv"})
+                rows.append(
+                    {
+                        "horizon": horizon,
+                        "step": int(row["Step"]),
+                        "series": series,
+                        "mean": row[column],
+                        "min": row[f"{column}__MIN"],
+                        "max": row[f"{column}__MAX"],
+                        "source": f"authors' code OIALR@e9e885d analysis/af-{horizon}-mse.csv",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -190,13 +258,22 @@ def reference_stability(folder: Path) -> pd.DataFrame:
     for group in ("stability_figure_readings", "r_similarity_figure_readings"):
         for key, (experiment, model, measure) in READINGS.items():
             for epoch, value in facts[group].get(key, {}).items():
-                rows.append({"experiment": experiment, "model": model, "measure": measure, "epoch": int(epoch),
-                             "value": float(value), "source": facts[group]["source"]})
+                rows.append(
+                    {
+                        "experiment": experiment,
+                        "model": model,
+                        "measure": measure,
+                        "epoch": int(epoch),
+                        "value": float(value),
+                        "source": facts[group]["source"],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def collect(csvs: list[Path], plan: list[dict[str, Any]], scale: str, references: Path,
-            outputs: dict[str, Path]) -> None:
+def collect(
+    csvs: list[Path], plan: list[dict[str, Any]], scale: str, references: Path, outputs: dict[str, Path]
+) -> None:
     """Write every output named in ``outputs`` (keys: final, curves, stability, stability_summary, status,
     hparams, reference_autoformer, reference_stability)."""
     finals = [_read(p) for p in csvs if not p.stem.endswith("_curves")]

@@ -1,12 +1,12 @@
 """The OIALR controller: full-rank warm-up, switch to U Sigma V^T, periodic re-diagonalisation and truncation.
 
-The training loop calls :meth:`OIALRController.after_step` once per optimizer step (never inside ``forward``), and
-:meth:`~OIALRController.metrics` at each evaluation (spec 2.3; 6 #1). Counting (a documented choice): ``delay`` = d
-full-rank updates, then the switch and the first stability check right after update d, further checks after
-updates d + nu, d + 2 nu, ... The authors' code counts training-mode forward calls and acts before the forward of
-call d, i.e. after d - 1 updates; ``count_forward_calls: true`` reproduces that exactly (a forward pre-hook), and
-``ddp_eval_counting_quirk: true`` also counts evaluation forwards after the switch (the multi-GPU quirk, spec 6 #2:
-checks then come more often, by the number of evaluation batches per epoch).
+The training loop calls :meth:`OIALRController.after_step` once per optimizer step (never inside ``forward``),
+and :meth:`~OIALRController.metrics` at each evaluation (spec 2.3; 6 #1). Counting (a documented choice):
+``delay`` = d full-rank updates, then the switch and the first stability check right after update d, further
+checks after updates d + nu, d + 2 nu, ... The authors' code counts training-mode forward calls and acts
+before the forward of call d, i.e. after d - 1 updates; ``count_forward_calls: true`` reproduces that exactly
+(a forward pre-hook), and ``ddp_eval_counting_quirk: true`` also counts evaluation forwards after the switch
+(the multi-GPU quirk, spec 6 #2: checks then come more often, by the number of evaluation batches per epoch).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ class OIALROptions:
         delay: d, full-rank updates before the switch (also the update of the first check).
         stability_frequency: nu, updates between checks.
         sigma_cutoff_fraction: beta, singular values below beta * S[0] are cut.
-        network_layer_perc_step: p, the checked set grows by int((L - 1) * p) layers (deepest first) per check.
-        stable_update_delay: s, checks a layer sits out after it was updated.
+        network_layer_perc_step: p, the checked set grows by int((L - 1) * p) layers (deepest first) per
+        check. stable_update_delay: s, checks a layer sits out after it was updated.
         keep_first_layer: the first eligible layer stays full rank.
         keep_last_layer: the last converted layer stays full rank (not the head when the head is ineligible).
         full_rank_warmup: False converts when the controller is built.
@@ -46,7 +46,8 @@ class OIALROptions:
         rotate_moments: rotate the optimizer moments with Sigma's re-diagonalisation (extension).
         bf16_rotation_quirk: round U U_sigma and V_sigma^T V^T to bfloat16 (authors' autocast, spec 6 #5).
         count_forward_calls: count training forward calls like the authors' code (spec 6 #1).
-        ddp_eval_counting_quirk: with ``count_forward_calls``, also count evaluation forwards after the switch.
+        ddp_eval_counting_quirk: with ``count_forward_calls``, also count evaluation forwards after the
+        switch.
     """
 
     delay: int = 1000
@@ -76,17 +77,22 @@ class OIALROptions:
             raise UserError(f"unknown lowrank option(s) {unknown}; allowed: {sorted(allowed)}")
         options = cls(**raw)
         if options.delay < 0 or options.stability_frequency < 1 or options.stable_update_delay < 0:
-            raise UserError("lowrank: delay >= 0, stability_frequency >= 1 and stable_update_delay >= 0 are required")
+            raise UserError(
+                "lowrank: delay >= 0, stability_frequency >= 1 and stable_update_delay >= 0 are required"
+            )
         if not 0 < options.inner_dim_init_ratio <= 1 or options.forward not in FORWARD_MODES:
-            raise UserError(f"lowrank: inner_dim_init_ratio in (0, 1] and forward in {FORWARD_MODES} are required")
+            raise UserError(
+                f"lowrank: inner_dim_init_ratio in (0, 1] and forward in {FORWARD_MODES} are required"
+            )
         return options
 
 
 def eligible(module: nn.Module) -> bool:
     """Whether the authors' rules convert ``module`` (spec 2.3 step 4; 6 #4).
 
-    Linear (and attention's packed 3E x E projection): min(out, in) > max(out, in) / 10. Conv: skipped only when
-    its (C_out, rest) matrix has too few columns, cols < rows / 10 (the intended transposition is a no-op upstream).
+    Linear (and attention's packed 3E x E projection): min(out, in) > max(out, in) / 10. Conv: skipped only
+    when its (C_out, rest) matrix has too few columns, cols < rows / 10 (the intended transposition is a no-op
+    upstream).
     """
     if isinstance(module, nn.MultiheadAttention):
         if not module._qkv_same_embed_dim or module._parameters.get("in_proj_weight") is None:
@@ -108,9 +114,12 @@ def eligible_layers(model: nn.Module) -> list[str]:
 
 
 class OIALRController:
-    """Converts and truncates the model's eligible layers; keeps the optimizer's groups and state consistent."""
+    """Converts and truncates the model's eligible layers; keeps the optimizer's groups and state
+    consistent."""
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None, options: OIALROptions) -> None:
+    def __init__(
+        self, model: nn.Module, optimizer: torch.optim.Optimizer | None, options: OIALROptions
+    ) -> None:
         self.model = model
         self.optimizer = optimizer
         self.options = options
@@ -154,12 +163,20 @@ class OIALRController:
 
     def state_dict(self) -> dict[str, Any]:
         """Counters and ranks (the factors themselves are in the model's state dict)."""
-        return {"phase": self.phase, "count": self.count, "next_check": self.next_check, "counter": self.counter,
-                "checks": self.checks, "stable_delay": dict(self.stable_delay), "ranks": dict(self.ranks),
-                "shapes": {n: self._factors(n).rank for n in self.ranks}}
+        return {
+            "phase": self.phase,
+            "count": self.count,
+            "next_check": self.next_check,
+            "counter": self.counter,
+            "checks": self.checks,
+            "stable_delay": dict(self.stable_delay),
+            "ranks": dict(self.ranks),
+            "shapes": {n: self._factors(n).rank for n in self.ranks},
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Rebuild the low-rank layers with the saved ranks (before the model's and optimizer's state load)."""
+        """Rebuild the low-rank layers with the saved ranks (before the model's and optimizer's state
+        load)."""
         for name, rank in state["shapes"].items():
             module = self.model.get_submodule(name)
             if not hasattr(module, "factors"):
@@ -167,8 +184,13 @@ class OIALRController:
                 factors = convert_module(module, rank=rank, forward_mode=self.options.forward)
                 swap_parameter(self.optimizer, old, factors.sigma, zeros_like_param(factors.sigma))
             elif module.factors.rank != rank:
-                self._replace_factors(name, LowRankFactors(module.factors.weight_shape, rank, module.factors.u.dtype,
-                                                           module.factors.u.device), slice_to(rank))
+                self._replace_factors(
+                    name,
+                    LowRankFactors(
+                        module.factors.weight_shape, rank, module.factors.u.dtype, module.factors.u.device
+                    ),
+                    slice_to(rank),
+                )
         for key in ("phase", "count", "next_check", "counter", "checks"):
             setattr(self, key, state[key])
         self.stable_delay = dict(state["stable_delay"])
@@ -192,19 +214,23 @@ class OIALRController:
         for name in self.targets:
             module = self.model.get_submodule(name)
             old = module._parameters[weight_name(module)]
-            factors = convert_module(module, init_ratio=self.options.inner_dim_init_ratio,
-                                     forward_mode=self.options.forward)
+            factors = convert_module(
+                module, init_ratio=self.options.inner_dim_init_ratio, forward_mode=self.options.forward
+            )
             swap_parameter(self.optimizer, old, factors.sigma, zeros_like_param(factors.sigma))
             self.ranks[name] = factors.rank
         self.phase = "low_rank"
         self.next_check = self.options.delay if self.options.delay > 0 else self.options.stability_frequency
 
     def _check(self) -> None:
-        """One stability check: the deepest ``counter`` layers are re-diagonalised and truncated (spec 2.3 step 5)."""
+        """One stability check: the deepest ``counter`` layers are re-diagonalised and truncated (spec 2.3
+        step 5)."""
         self.checks += 1
         layers = len(self.targets)
         self.counter += int((layers - 1) * self.options.network_layer_perc_step)
-        chosen = self.targets[-self.counter:]  # a counter of 0 selects every layer (authors' slicing, spec 6 #7)
+        chosen = self.targets[
+            -self.counter :
+        ]  # a counter of 0 selects every layer (authors' slicing, spec 6 #7)
         for name in chosen:
             if self.stable_delay[name] > 0:
                 self.stable_delay[name] -= 1
@@ -232,8 +258,11 @@ class OIALRController:
             vt_new = (vt_s.to(bf16).float() @ factors.vt.to(bf16).float()).to(bf16).float()
         k_prev = self.ranks[name]
         min_dim = int(math.floor(self.options.min_dim_fraction * factors.full_rank))
-        k_new = k_prev if self.options.fixed_inner_dim else truncation_rank(
-            s[:k_prev], k_prev, self.options.sigma_cutoff_fraction, min_dim)
+        k_new = (
+            k_prev
+            if self.options.fixed_inner_dim
+            else truncation_rank(s[:k_prev], k_prev, self.options.sigma_cutoff_fraction, min_dim)
+        )
         rotation = (u_s, vt_s) if self.options.rotate_moments else None
         if self.options.reinit_shapes and k_new != factors.rank:
             new = LowRankFactors(factors.weight_shape, k_new, dtype, factors.u.device)

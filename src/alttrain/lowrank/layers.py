@@ -1,17 +1,18 @@
 """Low-rank layers W = U Sigma V^T with U, V frozen and Sigma a dense trainable k x k matrix (oialr spec 2.3).
 
-A layer is converted in place: its weight parameter is removed, a :class:`LowRankFactors` child named ``factors``
-holds U (m, k), Sigma (k, k) and V^T (k, n) of the tall matrix, and the module's class is swapped for a subclass
-of its own class (``LowRankLinear`` for ``nn.Linear`` ...) whose ``weight`` (``in_proj_weight`` for attention) is a
-property that rebuilds W. So the module is still an ``nn.Linear`` / ``nn.Conv2d`` / ``nn.MultiheadAttention``,
-code that reads ``module.weight`` keeps working (torch's attention reads ``out_proj.weight``), and the bias, hooks
-and settings stay where they were.
+A layer is converted in place: its weight parameter is removed, a :class:`LowRankFactors` child named
+``factors`` holds U (m, k), Sigma (k, k) and V^T (k, n) of the tall matrix, and the module's class is swapped
+for a subclass of its own class (``LowRankLinear`` for ``nn.Linear`` ...) whose ``weight`` (``in_proj_weight``
+for attention) is a property that rebuilds W. So the module is still an ``nn.Linear`` / ``nn.Conv2d`` /
+``nn.MultiheadAttention``, code that reads ``module.weight`` keeps working (torch's attention reads
+``out_proj.weight``), and the bias, hooks and settings stay where they were.
 
 Forward rule (documented choice; the authors always rebuild W, spec 6 #18): for a Linear or a plain Conv with
-T output positions (tokens x spatial positions), rebuilding W costs about m n k + T m n multiply-adds, two thin
-products cost T k (m + n). ``forward_mode="auto"`` uses the thin products when ``T k (m + n) < m n (k + T)``, which
-for many tokens means ``k < m n / (m + n)`` (half the width for a square layer); both give the same output up to
-float round-off. Attention's packed input projection always rebuilds W (torch's attention takes the weight).
+T output positions (tokens x spatial positions), rebuilding W costs about m n k + T m n multiply-adds, two
+thin products cost T k (m + n). ``forward_mode="auto"`` uses the thin products when ``T k (m + n) < m n (k +
+T)``, which for many tokens means ``k < m n / (m + n)`` (half the width for a square layer); both give the
+same output up to float round-off. Attention's packed input projection always rebuilds W (torch's attention
+takes the weight).
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ class LowRankFactors(nn.Module):
 
     Attributes:
         weight_shape: shape of the original weight (e.g. (C_out, C_in, kh, kw)).
-        transposed: True when the weight's 2-D view (rows, cols) has rows < cols, so the tall matrix is its transpose.
-        full_rank: min(rows, cols), the rank at conversion with ``inner_dim_init_ratio`` 1.
+        transposed: True when the weight's 2-D view (rows, cols) has rows < cols, so the tall matrix is its
+        transpose. full_rank: min(rows, cols), the rank at conversion with ``inner_dim_init_ratio`` 1.
     """
 
-    def __init__(self, weight_shape: tuple[int, ...], rank: int, dtype: torch.dtype, device: torch.device) -> None:
+    def __init__(
+        self, weight_shape: tuple[int, ...], rank: int, dtype: torch.dtype, device: torch.device
+    ) -> None:
         super().__init__()
         rows, cols = weight_shape[0], math.prod(weight_shape[1:])
         self.weight_shape = tuple(weight_shape)
@@ -50,7 +53,8 @@ class LowRankFactors(nn.Module):
 
     @classmethod
     def from_weight(cls, weight: torch.Tensor, init_ratio: float = 1.0) -> LowRankFactors:
-        """Factors of ``weight`` from its thin SVD (float32), Sigma = diag(s), rank = floor(init_ratio * n)."""
+        """Factors of ``weight`` from its thin SVD (float32), Sigma = diag(s), rank = floor(init_ratio *
+        n)."""
         matrix, _ = tall(as_matrix(weight.detach()))
         u, s, vh = thin_svd(matrix)
         rank = max(1, int(init_ratio * len(s)))
@@ -112,7 +116,9 @@ class _LinearMixin:
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows, cols = self.factors.shape_2d
         plain = type(self)._full_rank_class in (nn.Linear, nn.modules.linear.NonDynamicallyQuantizableLinear)
-        if not plain or not use_factorized(self.forward_mode, rows, cols, self.factors.rank, x.numel() // cols):
+        if not plain or not use_factorized(
+            self.forward_mode, rows, cols, self.factors.rank, x.numel() // cols
+        ):
             return super().forward(x)
         a, b = self.factors.left_right()  # (out, k), (k, in)
         return F.linear(F.linear(x, b), a, self.bias)  # x (..., in) -> (..., k) -> (..., out)
@@ -129,15 +135,25 @@ class _ConvMixin:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows, cols = self.factors.shape_2d
-        plain = (type(self)._full_rank_class in CONV_TYPES and self.groups == 1 and self.padding_mode == "zeros"
-                 and not isinstance(self.padding, str))
-        if not plain or not use_factorized(self.forward_mode, rows, cols, self.factors.rank, self._positions(x)):
+        plain = (
+            type(self)._full_rank_class in CONV_TYPES
+            and self.groups == 1
+            and self.padding_mode == "zeros"
+            and not isinstance(self.padding, str)
+        )
+        if not plain or not use_factorized(
+            self.forward_mode, rows, cols, self.factors.rank, self._positions(x)
+        ):
             return super().forward(x)
         a, b = self.factors.left_right()  # (C_out, k), (k, C_in * prod(kernel))
         conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[len(self.kernel_size)]
         spatial = (1,) * len(self.kernel_size)
-        inner = conv(x, b.reshape(b.shape[0], *self.weight_shape_tail), None, self.stride, self.padding, self.dilation)
-        return conv(inner, a.reshape(*a.shape, *spatial), self.bias)  # 1x1 conv mixes the k channels into C_out
+        inner = conv(
+            x, b.reshape(b.shape[0], *self.weight_shape_tail), None, self.stride, self.padding, self.dilation
+        )
+        return conv(
+            inner, a.reshape(*a.shape, *spatial), self.bias
+        )  # 1x1 conv mixes the k channels into C_out
 
     @property
     def weight_shape_tail(self) -> tuple[int, ...]:
@@ -145,10 +161,16 @@ class _ConvMixin:
 
     def _positions(self, x: torch.Tensor) -> int:
         """Number of output positions (batch x output spatial size) of this conv for input ``x``."""
-        batch = x.numel() // math.prod(x.shape[-len(self.kernel_size) - 1:])
+        batch = x.numel() // math.prod(x.shape[-len(self.kernel_size) - 1 :])
         size = batch
-        for length, k, s, p, d in zip(x.shape[-len(self.kernel_size):], self.kernel_size, self.stride, self.padding,
-                                      self.dilation, strict=True):
+        for length, k, s, p, d in zip(
+            x.shape[-len(self.kernel_size) :],
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            strict=True,
+        ):
             size *= max(0, (length + 2 * p - d * (k - 1) - 1) // s + 1)
         return size
 
@@ -167,7 +189,8 @@ _CLASSES: dict[type, type] = {}
 
 
 def lowrank_class(base: type) -> type:
-    """The low-rank subclass of ``base`` (created once per class, e.g. ``LowRankLinear`` for ``nn.Linear``)."""
+    """The low-rank subclass of ``base`` (created once per class, e.g. ``LowRankLinear`` for
+    ``nn.Linear``)."""
     if base not in _CLASSES:
         if issubclass(base, nn.MultiheadAttention):
             mixin = _AttentionMixin
@@ -177,8 +200,9 @@ def lowrank_class(base: type) -> type:
             mixin = _ConvMixin
         else:
             raise TypeError(f"no low-rank form for {base.__name__}")
-        _CLASSES[base] = type(f"LowRank{base.__name__}", (mixin, base), {"_full_rank_class": base,
-                                                                      "__module__": __name__})
+        _CLASSES[base] = type(
+            f"LowRank{base.__name__}", (mixin, base), {"_full_rank_class": base, "__module__": __name__}
+        )
     return _CLASSES[base]
 
 
@@ -192,13 +216,15 @@ def is_lowrank(module: nn.Module) -> bool:
     return type(module) in _CLASSES.values()
 
 
-def convert_module(module: nn.Module, *, rank: int | None = None, init_ratio: float = 1.0,
-                   forward_mode: str = "auto") -> LowRankFactors:
+def convert_module(
+    module: nn.Module, *, rank: int | None = None, init_ratio: float = 1.0, forward_mode: str = "auto"
+) -> LowRankFactors:
     """Convert ``module`` in place and return its factors.
 
     Args:
         module: an ``nn.Linear``, ``nn.Conv1d/2d/3d`` or ``nn.MultiheadAttention`` (packed projection).
-        rank: build empty factors of this rank (a resume: the values come from the state dict); ``None`` factorises
+        rank: build empty factors of this rank (a resume: the values come from the state dict); ``None``
+        factorises
             the current weight by its SVD.
         init_ratio: initial rank as a fraction of min(m, n) (``inner_dim_init_ratio``; 1 keeps W exactly).
         forward_mode: ``auto``, ``dense`` or ``factorized`` (see the module docstring).

@@ -1,8 +1,10 @@
-"""Matrix views, robust thin SVD, the rank-truncation rule and the basis-stability measures (oialr spec 2.1-2.3).
+"""Matrix views, robust thin SVD, the rank-truncation rule and the basis-stability measures (oialr spec
+2.1-2.3).
 
-Every weight with at least two dimensions is viewed as a 2-D matrix (C_out, rest): a Linear weight as is, a conv
-kernel (C_out, C_in, *k) as (C_out, C_in * prod(k)). The "tall" orientation transposes it when it has fewer rows
-than columns, so the working matrix is m x n with m >= n and every SVD is the thin SVD of that tall matrix.
+Every weight with at least two dimensions is viewed as a 2-D matrix (C_out, rest): a Linear weight as is, a
+conv kernel (C_out, C_in, *k) as (C_out, C_in * prod(k)). The "tall" orientation transposes it when it has
+fewer rows than columns, so the working matrix is m x n with m >= n and every SVD is the thin SVD of that tall
+matrix.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import torch
 def as_matrix(weight: torch.Tensor) -> torch.Tensor:
     """The 2-D view (C_out, rest) of a weight with at least two dimensions."""
     if weight.dim() < 2:
-        raise ValueError(f"a weight needs at least two dimensions to be a matrix, got shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"a weight needs at least two dimensions to be a matrix, got shape {tuple(weight.shape)}"
+        )
     return weight.reshape(weight.shape[0], -1)
 
 
@@ -29,8 +33,8 @@ def thin_svd(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     """Thin SVD ``U (m, k), S (k,), Vh (k, n)`` in float32, k = min(m, n).
 
     Repeated or zero singular values are fine (the forward SVD has no division by their gaps); LAPACK's
-    divide-and-conquer driver can fail to converge on badly scaled float32 input, so a failure is retried in float64.
-    A matrix with NaN or inf entries is a ``ValueError`` (the caller decides to skip it).
+    divide-and-conquer driver can fail to converge on badly scaled float32 input, so a failure is retried in
+    float64. A matrix with NaN or inf entries is a ``ValueError`` (the caller decides to skip it).
     """
     work = matrix.detach().float()
     if not bool(torch.isfinite(work).all()):
@@ -52,7 +56,8 @@ def polar_factor(weight: torch.Tensor) -> torch.Tensor:
 
 
 def r_factor(weight: torch.Tensor) -> torch.Tensor:
-    """R (n x n) of the QR decomposition of the tall 2-D view, rows signed so that diag(R) >= 0 (unique then)."""
+    """R (n x n) of the QR decomposition of the tall 2-D view, rows signed so that diag(R) >= 0 (unique
+    then)."""
     work = tall(as_matrix(weight))[0].detach().float()
     r = torch.linalg.qr(work, mode="r").R  # (n, n)
     signs = torch.where(torch.diagonal(r) < 0, -1.0, 1.0)
@@ -79,10 +84,11 @@ STABILITY_DEFINITIONS = {
 
 
 def r_similarity(r_prev: torch.Tensor, r_now: torch.Tensor) -> float:
-    """1 - mean_i ||R_now[i] - R_prev[i]|| / mean_i ||R_prev[i]|| (definition inferred; spec 2.2 leaves it open).
+    """1 - mean_i ||R_now[i] - R_prev[i]|| / mean_i ||R_prev[i]|| (definition inferred; spec 2.2 leaves it
+    open).
 
-    The row-to-row Euclidean distances are the diagonal of ``cdist(R_prev, R_now)``; dividing by the mean row norm
-    makes the value scale-free, 1 for identical R, and near 0 or below for unrelated matrices.
+    The row-to-row Euclidean distances are the diagonal of ``cdist(R_prev, R_now)``; dividing by the mean row
+    norm makes the value scale-free, 1 for identical R, and near 0 or below for unrelated matrices.
     """
     distance = torch.linalg.vector_norm(r_now.float() - r_prev.float(), dim=1).mean()
     scale = torch.linalg.vector_norm(r_prev.float(), dim=1).mean()
@@ -101,8 +107,9 @@ def truncation_rank(singular_values: torch.Tensor, k_prev: int, beta: float, min
         min_dim: floor, ``floor(0.01 * n)`` for the layer's smaller dimension n.
 
     Returns:
-        k_prev when no value is below the cutoff; half of k_prev (at most a 50 % cut per check) when the first value
-        below the cutoff, z, is under half and half is above the floor; the floor when z is below it; else z.
+        k_prev when no value is below the cutoff; half of k_prev (at most a 50 % cut per check) when the first
+        value below the cutoff, z, is under half and half is above the floor; the floor when z is below it;
+        else z.
     """
     below = singular_values < beta * singular_values[0]
     if not bool(below.any()):

@@ -1,8 +1,8 @@
 """Swapping a parameter inside a torch optimizer and reshaping its state (oialr spec 2.3 steps 4 and 5, 6 #6).
 
-At the switch to low rank each converted weight's entry in its parameter group is replaced by the new Sigma, and
-the moment buffers become zeros k x k (Adam's ``step`` is kept). At a truncation the moments are sliced to the new
-[:k, :k] block (neither rotated nor reset; rotation is an optional extension).
+At the switch to low rank each converted weight's entry in its parameter group is replaced by the new Sigma,
+and the moment buffers become zeros k x k (Adam's ``step`` is kept). At a truncation the moments are sliced to
+the new [:k, :k] block (neither rotated nor reset; rotation is an optional extension).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import torch
 StateTransform = Callable[[str, torch.Tensor], torch.Tensor]
 
 
-def swap_parameter(optimizer: torch.optim.Optimizer | None, old: torch.Tensor, new: torch.Tensor,
-                   transform: StateTransform) -> bool:
+def swap_parameter(
+    optimizer: torch.optim.Optimizer | None, old: torch.Tensor, new: torch.Tensor, transform: StateTransform
+) -> bool:
     """Put ``new`` where ``old`` is in the optimizer's groups and carry the state over through ``transform``.
 
     Args:
@@ -54,10 +55,12 @@ def slice_to(rank: int, rotation: tuple[torch.Tensor, torch.Tensor] | None = Non
 
     Args:
         rank: the new k.
-        rotation: ``(U_sigma, V_sigma^T)`` of the re-diagonalisation Sigma = U_sigma S V_sigma^T. First moments
-            (``exp_avg``, ``momentum_buffer``) transform exactly like a gradient of Sigma, G -> U_sigma^T G V_sigma;
-            second moments (``exp_avg_sq``, ``max_exp_avg_sq``) with the element-wise squared rotations, which keeps
-            their expectation for independent entries (an approximation; extension, not the authors' behaviour).
+        rotation: ``(U_sigma, V_sigma^T)`` of the re-diagonalisation Sigma = U_sigma S V_sigma^T. First
+        moments
+            (``exp_avg``, ``momentum_buffer``) transform exactly like a gradient of Sigma, G -> U_sigma^T G
+            V_sigma; second moments (``exp_avg_sq``, ``max_exp_avg_sq``) with the element-wise squared
+            rotations, which keeps their expectation for independent entries (an approximation; extension, not
+            the authors' behaviour).
     """
 
     def transform(key: str, value: torch.Tensor) -> torch.Tensor:

@@ -1,10 +1,10 @@
 """Basis-stability analysis of full-rank training (oialr spec 2.2, 3.6): an analysis-mode controller.
 
-At each evaluation (the loop calls :meth:`StabilityTracker.metrics` once per epoch, epoch 0 included) the tracker
-takes a snapshot of the selected layers every ``every`` epochs (per series), computes each layer's polar factor
-Q = U V^T (and the R of its QR decomposition) and compares it with the snapshot ``every`` epochs earlier. Only the
-latest snapshot of each series is kept (in memory and in the checkpoint), never whole checkpoints. The values
-become columns of the run's ``metrics.csv``::
+At each evaluation (the loop calls :meth:`StabilityTracker.metrics` once per epoch, epoch 0 included) the
+tracker takes a snapshot of the selected layers every ``every`` epochs (per series), computes each layer's
+polar factor Q = U V^T (and the R of its QR decomposition) and compares it with the snapshot ``every`` epochs
+earlier. Only the latest snapshot of each series is kept (in memory and in the checkpoint), never whole
+checkpoints. The values become columns of the run's ``metrics.csv``::
 
     stability/d<every>/<index>/<layer>      per-layer stability (index = position in module order)
     stability/d<every>/mean                 mean over layers
@@ -29,13 +29,16 @@ LAYER_CHOICES = ("eligible", "matrices")
 
 
 def selected_layers(model: nn.Module, layers: str) -> list[str]:
-    """``eligible``: the layers OIALR could convert (Linear, Conv, attention in-projection by the authors' rules);
-    ``matrices``: every Linear / Conv / attention module with a weight of at least two dimensions."""
+    """``eligible``: the layers OIALR could convert (Linear, Conv, attention in-projection by the authors'
+    rules); ``matrices``: every Linear / Conv / attention module with a weight of at least two dimensions."""
     if layers == "eligible":
         return eligible_layers(model)
-    return [name for name, m in model.named_modules()
-            if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.MultiheadAttention)
-            and (eligible(m) or getattr(m, weight_name(m), None) is not None)]
+    return [
+        name
+        for name, m in model.named_modules()
+        if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.MultiheadAttention)
+        and (eligible(m) or getattr(m, weight_name(m), None) is not None)
+    ]
 
 
 class StabilityTracker:
@@ -43,21 +46,30 @@ class StabilityTracker:
 
     Args:
         model: the (full-rank) model.
-        series: ``[{"every": 10}, {"every": 1, "until": 10}]``: snapshot spacing in epochs and the last epoch of
+        series: ``[{"every": 10}, {"every": 1, "until": 10}]``: snapshot spacing in epochs and the last epoch
+        of
             the series (``None``: to the end). Each ``every`` value may appear once.
         definition: ``column_cosine`` (authors' signed mean column cosine) or ``abs_column_cosine``.
         r_similarity: also compute the R-matrix similarity.
         layers: ``eligible`` or ``matrices`` (see :func:`selected_layers`).
     """
 
-    def __init__(self, model: nn.Module, series: list[dict[str, Any]] | None = None,
-                 definition: str = "column_cosine", r_similarity: bool = True, layers: str = "eligible") -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        series: list[dict[str, Any]] | None = None,
+        definition: str = "column_cosine",
+        r_similarity: bool = True,
+        layers: str = "eligible",
+    ) -> None:
         series = series if series is not None else [{"every": 1}]
         everies = [int(s["every"]) for s in series]
         if len(set(everies)) != len(everies) or min(everies, default=1) < 1:
             raise UserError(f"lowrank stability series need distinct positive 'every' values, got {everies}")
         if definition not in STABILITY_DEFINITIONS:
-            raise UserError(f"unknown stability definition {definition!r}; known: {sorted(STABILITY_DEFINITIONS)}")
+            raise UserError(
+                f"unknown stability definition {definition!r}; known: {sorted(STABILITY_DEFINITIONS)}"
+            )
         if layers not in LAYER_CHOICES:
             raise UserError(f"lowrank stability layers must be one of {LAYER_CHOICES}, got {layers!r}")
         self.model = model
@@ -75,7 +87,9 @@ class StabilityTracker:
         """Stability columns of this evaluation's epoch (empty when no series is due)."""
         epoch = self.evaluations
         self.evaluations += 1
-        due = [every for every, until in self.series if epoch % every == 0 and (until is None or epoch <= until)]
+        due = [
+            every for every, until in self.series if epoch % every == 0 and (until is None or epoch <= until)
+        ]
         if not due:
             return {}
         now = self._snapshot()
@@ -89,7 +103,10 @@ class StabilityTracker:
 
     def state_dict(self) -> dict[str, Any]:
         """Evaluation count and each series' latest snapshot (tensors)."""
-        return {"evaluations": self.evaluations, "references": {str(k): v for k, v in self.references.items()}}
+        return {
+            "evaluations": self.evaluations,
+            "references": {str(k): v for k, v in self.references.items()},
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict`."""

@@ -1,10 +1,11 @@
-"""Autoformer (Wu et al., NeurIPS 2021) for multivariate forecasting, written for this project from the paper's
-description and the structure of the public reference implementation (thuml/Autoformer): series decomposition
-blocks, auto-correlation attention with time-delay aggregation, encoder-decoder with a trend accumulator.
+"""Autoformer (Wu et al., NeurIPS 2021) for multivariate forecasting, written for this project from the
+paper's description and the structure of the public reference implementation (thuml/Autoformer): series
+decomposition blocks, auto-correlation attention with time-delay aggregation, encoder-decoder with a trend
+accumulator.
 
 Inputs are the four tensors of the ETT loaders ``(x_enc (B, seq_len, C), x_mark_enc (B, seq_len, F),
-x_dec (B, label_len + pred_len, C), x_mark_dec (B, label_len + pred_len, F))``; the output is (B, pred_len, C).
-Sequence lengths and channel counts are read from the data set, so one builder serves every horizon.
+x_dec (B, label_len + pred_len, C), x_mark_dec (B, label_len + pred_len, F))``; the output is (B, pred_len,
+C). Sequence lengths and channel counts are read from the data set, so one builder serves every horizon.
 """
 
 from __future__ import annotations
@@ -58,16 +59,21 @@ class SeasonalLayerNorm(nn.Module):
 
 
 class DataEmbedding(nn.Module):
-    """Value embedding (circular conv, kernel 3) plus time-feature embedding (linear); no positional embedding."""
+    """Value embedding (circular conv, kernel 3) plus time-feature embedding (linear); no positional
+    embedding."""
 
     def __init__(self, channels: int, time_features: int, d_model: int, dropout: float) -> None:
         super().__init__()
-        self.value = nn.Conv1d(channels, d_model, kernel_size=3, padding=1, padding_mode="circular", bias=False)
+        self.value = nn.Conv1d(
+            channels, d_model, kernel_size=3, padding=1, padding_mode="circular", bias=False
+        )
         nn.init.kaiming_normal_(self.value.weight, mode="fan_in", nonlinearity="leaky_relu")
         self.time = nn.Linear(time_features, d_model, bias=False)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, x_mark: torch.Tensor) -> torch.Tensor:  # (B, L, C), (B, L, F) -> (B, L, D)
+    def forward(
+        self, x: torch.Tensor, x_mark: torch.Tensor
+    ) -> torch.Tensor:  # (B, L, C), (B, L, F) -> (B, L, D)
         return self.dropout(self.value(x.transpose(1, 2)).transpose(1, 2) + self.time(x_mark))
 
 
@@ -164,8 +170,16 @@ class FeedForward(nn.Module):
 class EncoderLayer(nn.Module):
     """Auto-correlation and feed-forward, each followed by a decomposition that drops the trend."""
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, factor: int, moving_avg: int, dropout: float,
-                 activation: str) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        factor: int,
+        moving_avg: int,
+        dropout: float,
+        activation: str,
+    ) -> None:
         super().__init__()
         self.attention = AutoCorrelationLayer(d_model, n_heads, factor)
         self.feed_forward = FeedForward(d_model, d_ff, dropout, activation)
@@ -181,16 +195,26 @@ class EncoderLayer(nn.Module):
 class DecoderLayer(nn.Module):
     """Self- and cross-correlation and feed-forward; the three trends removed are projected to the output."""
 
-    def __init__(self, d_model: int, channels: int, n_heads: int, d_ff: int, factor: int, moving_avg: int,
-                 dropout: float, activation: str) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        channels: int,
+        n_heads: int,
+        d_ff: int,
+        factor: int,
+        moving_avg: int,
+        dropout: float,
+        activation: str,
+    ) -> None:
         super().__init__()
         self.self_attention = AutoCorrelationLayer(d_model, n_heads, factor)
         self.cross_attention = AutoCorrelationLayer(d_model, n_heads, factor)
         self.feed_forward = FeedForward(d_model, d_ff, dropout, activation)
         self.decomp1, self.decomp2, self.decomp3 = (SeriesDecomposition(moving_avg) for _ in range(3))
         self.dropout = nn.Dropout(dropout)
-        self.trend_projection = nn.Conv1d(d_model, channels, kernel_size=3, padding=1, padding_mode="circular",
-                                          bias=False)
+        self.trend_projection = nn.Conv1d(
+            d_model, channels, kernel_size=3, padding=1, padding_mode="circular", bias=False
+        )
 
     def forward(self, x: torch.Tensor, cross: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x, trend1 = self.decomp1(x + self.dropout(self.self_attention(x, x, x)))
@@ -203,30 +227,48 @@ class DecoderLayer(nn.Module):
 class Autoformer(nn.Module):
     """Encoder-decoder forecaster; seasonal and trend parts are added at the end."""
 
-    def __init__(self, channels: int, time_features: int, label_len: int, pred_len: int, d_model: int = 512,
-                 n_heads: int = 8, e_layers: int = 2, d_layers: int = 1, d_ff: int = 2048, moving_avg: int = 25,
-                 factor: int = 1, dropout: float = 0.05, activation: str = "gelu") -> None:
+    def __init__(
+        self,
+        channels: int,
+        time_features: int,
+        label_len: int,
+        pred_len: int,
+        d_model: int = 512,
+        n_heads: int = 8,
+        e_layers: int = 2,
+        d_layers: int = 1,
+        d_ff: int = 2048,
+        moving_avg: int = 25,
+        factor: int = 1,
+        dropout: float = 0.05,
+        activation: str = "gelu",
+    ) -> None:
         super().__init__()
         self.label_len, self.pred_len = label_len, pred_len
         self.decomp = SeriesDecomposition(moving_avg)
         self.enc_embedding = DataEmbedding(channels, time_features, d_model, dropout)
         self.dec_embedding = DataEmbedding(channels, time_features, d_model, dropout)
-        self.encoder = nn.ModuleList(EncoderLayer(d_model, n_heads, d_ff, factor, moving_avg, dropout, activation)
-                                     for _ in range(e_layers))
+        self.encoder = nn.ModuleList(
+            EncoderLayer(d_model, n_heads, d_ff, factor, moving_avg, dropout, activation)
+            for _ in range(e_layers)
+        )
         self.encoder_norm = SeasonalLayerNorm(d_model)
-        self.decoder = nn.ModuleList(DecoderLayer(d_model, channels, n_heads, d_ff, factor, moving_avg, dropout,
-                                                  activation) for _ in range(d_layers))
+        self.decoder = nn.ModuleList(
+            DecoderLayer(d_model, channels, n_heads, d_ff, factor, moving_avg, dropout, activation)
+            for _ in range(d_layers)
+        )
         self.decoder_norm = SeasonalLayerNorm(d_model)
         self.projection = nn.Linear(d_model, channels)
 
-    def forward(self, x_enc: torch.Tensor, x_mark_enc: torch.Tensor, x_dec: torch.Tensor,
-                x_mark_dec: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x_enc: torch.Tensor, x_mark_enc: torch.Tensor, x_dec: torch.Tensor, x_mark_dec: torch.Tensor
+    ) -> torch.Tensor:
         # decoder input: the last label_len steps' seasonal part then zeros; trend: their trend then the mean
         mean = x_enc.mean(dim=1, keepdim=True).expand(-1, self.pred_len, -1)  # (B, pred_len, C)
         zeros = torch.zeros_like(mean)
         seasonal, trend = self.decomp(x_enc)
-        trend = torch.cat([trend[:, -self.label_len:], mean], dim=1)  # (B, label_len + pred_len, C)
-        seasonal = torch.cat([seasonal[:, -self.label_len:], zeros], dim=1)
+        trend = torch.cat([trend[:, -self.label_len :], mean], dim=1)  # (B, label_len + pred_len, C)
+        seasonal = torch.cat([seasonal[:, -self.label_len :], zeros], dim=1)
         enc = self.enc_embedding(x_enc, x_mark_enc)
         for layer in self.encoder:
             enc = layer(enc)
@@ -236,17 +278,37 @@ class Autoformer(nn.Module):
             dec, residual_trend = layer(dec, enc)
             trend = trend + residual_trend
         out = trend + self.projection(self.decoder_norm(dec))
-        return out[:, -self.pred_len:]
+        return out[:, -self.pred_len :]
 
 
 @register_model("oialr_autoformer")
-def build_autoformer(data: DataSplits, d_model: int = 512, n_heads: int = 8, e_layers: int = 2, d_layers: int = 1,
-                     d_ff: int = 2048, moving_avg: int = 25, factor: int = 1, dropout: float = 0.05,
-                     activation: str = "gelu") -> nn.Module:
+def build_autoformer(
+    data: DataSplits,
+    d_model: int = 512,
+    n_heads: int = 8,
+    e_layers: int = 2,
+    d_layers: int = 1,
+    d_ff: int = 2048,
+    moving_avg: int = 25,
+    factor: int = 1,
+    dropout: float = 0.05,
+    activation: str = "gelu",
+) -> nn.Module:
     """Autoformer sized for ``data`` (defaults: the Autoformer authors' ETT settings, oialr spec 3.4)."""
     (x_enc, x_mark, x_dec, _), y = data.train.take(torch.arange(1))  # the shapes the model will be fed
     pred_len = y.shape[1]
-    return Autoformer(channels=x_enc.shape[-1], time_features=x_mark.shape[-1],
-                      label_len=x_dec.shape[1] - pred_len, pred_len=pred_len, d_model=d_model, n_heads=n_heads,
-                      e_layers=e_layers, d_layers=d_layers, d_ff=d_ff, moving_avg=moving_avg, factor=factor,
-                      dropout=dropout, activation=activation)
+    return Autoformer(
+        channels=x_enc.shape[-1],
+        time_features=x_mark.shape[-1],
+        label_len=x_dec.shape[1] - pred_len,
+        pred_len=pred_len,
+        d_model=d_model,
+        n_heads=n_heads,
+        e_layers=e_layers,
+        d_layers=d_layers,
+        d_ff=d_ff,
+        moving_avg=moving_avg,
+        factor=factor,
+        dropout=dropout,
+        activation=activation,
+    )

@@ -1,7 +1,9 @@
-"""timm models of the oialr paper: the CIFAR-10 mini-ViT, a tiny ViT for the CPU tiers, ViT-B/16, ResNet-RS 101.
+"""timm models of the oialr paper: the CIFAR-10 mini-ViT, a tiny ViT for the CPU tiers, ViT-B/16, ResNet-RS
+101.
 
-timm is imported inside the builders (importing it costs about 5 s). Images come as (N, C, H, W) tensors; a data set
-with flat inputs (N, H*W) of square greyscale images is reshaped to (N, 1, H, W) by :class:`ImageInput`.
+timm is imported inside the builders (importing it costs about 5 s). Images come as (N, C, H, W) tensors; a
+data set with flat inputs (N, H*W) of square greyscale images is reshaped to (N, 1, H, W) by
+:class:`ImageInput`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ def image_shape(data: DataSplits) -> tuple[int, int, int]:
     side = math.isqrt(shape[0]) if len(shape) == 1 else 0
     if len(shape) == 1 and side * side == shape[0]:
         return (1, side, side)
-    raise UserError(f"{data.name}: inputs of shape {shape} are not images (need (C, H, W) or square flat images)")
+    raise UserError(
+        f"{data.name}: inputs of shape {shape} are not images (need (C, H, W) or square flat images)"
+    )
 
 
 class ImageInput(nn.Module):
@@ -44,32 +48,58 @@ def _wrap(network: nn.Module, data: DataSplits, shape: tuple[int, int, int]) -> 
 
 
 @register_model("oialr_vit")
-def build_vit(data: DataSplits, patch_size: int = 8, embed_dim: int = 768, depth: int = 6, num_heads: int = 6,
-              mlp_ratio: float = 4.0, qkv_bias: bool = False, drop_path_rate: float = 0.0,
-              img_size: int | None = None) -> nn.Module:
+def build_vit(
+    data: DataSplits,
+    patch_size: int = 8,
+    embed_dim: int = 768,
+    depth: int = 6,
+    num_heads: int = 6,
+    mlp_ratio: float = 4.0,
+    qkv_bias: bool = False,
+    drop_path_rate: float = 0.0,
+    img_size: int | None = None,
+) -> nn.Module:
     """timm ``VisionTransformer`` with a class token (defaults: the authors' CIFAR-10 mini-ViT, spec 3.1).
 
     Args:
         patch_size, embed_dim, depth, num_heads, mlp_ratio, qkv_bias: the ViT's shape.
-        drop_path_rate: stochastic depth (0.0 at the authors' HEAD, 0.2 in their "paper update" commit; 6 #12).
-        img_size: input side (default: the data set's image height).
+        drop_path_rate: stochastic depth (0.0 at the authors' HEAD, 0.2 in their "paper update" commit; 6
+        #12). img_size: input side (default: the data set's image height).
     """
     from timm.models.vision_transformer import VisionTransformer
 
     channels, height, width = image_shape(data)
     if height != width:
         raise UserError(f"oialr_vit needs square images, got {height}x{width}")
-    network = VisionTransformer(img_size=img_size or height, patch_size=patch_size, in_chans=channels,
-                                num_classes=data.num_outputs, embed_dim=embed_dim, depth=depth, num_heads=num_heads,
-                                mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop_path_rate=drop_path_rate)
+    network = VisionTransformer(
+        img_size=img_size or height,
+        patch_size=patch_size,
+        in_chans=channels,
+        num_classes=data.num_outputs,
+        embed_dim=embed_dim,
+        depth=depth,
+        num_heads=num_heads,
+        mlp_ratio=mlp_ratio,
+        qkv_bias=qkv_bias,
+        drop_path_rate=drop_path_rate,
+    )
     return _wrap(network, data, (channels, height, width))
 
 
 @register_model("oialr_vit_b16")
 def build_vit_b16(data: DataSplits, drop_path_rate: float = 0.0) -> nn.Module:
-    """timm ViT-B/16 (patch 16, 768 wide, 12 blocks, 12 heads; 86.6 M parameters at 224 px and 1000 classes)."""
-    return build_vit(data, patch_size=16, embed_dim=768, depth=12, num_heads=12, mlp_ratio=4.0, qkv_bias=True,
-                     drop_path_rate=drop_path_rate)
+    """timm ViT-B/16 (patch 16, 768 wide, 12 blocks, 12 heads; 86.6 M parameters at 224 px and 1000
+    classes)."""
+    return build_vit(
+        data,
+        patch_size=16,
+        embed_dim=768,
+        depth=12,
+        num_heads=12,
+        mlp_ratio=4.0,
+        qkv_bias=True,
+        drop_path_rate=drop_path_rate,
+    )
 
 
 @register_model("oialr_resnetrs101")
@@ -78,6 +108,7 @@ def build_resnetrs101(data: DataSplits, drop_rate: float = 0.25) -> nn.Module:
     import timm
 
     channels, height, width = image_shape(data)
-    network = timm.create_model("resnetrs101", pretrained=False, num_classes=data.num_outputs, in_chans=channels,
-                                drop_rate=drop_rate)
+    network = timm.create_model(
+        "resnetrs101", pretrained=False, num_classes=data.num_outputs, in_chans=channels, drop_rate=drop_rate
+    )
     return _wrap(network, data, (channels, height, width))

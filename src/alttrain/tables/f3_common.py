@@ -33,6 +33,20 @@ INITS = {"kaiming": "Kaiming", "trinomial": "Trinomial", "binomial": "Binomial",
 # the paper's topologies of the classification tables (spec section 3.2)
 FC_TOPOLOGIES = ("fc1-500", "fc2-500", "fc1-1000", "fc2-1000")
 CLASSIFICATION_BENCHMARKS = ("mnist", "cifar10", "census")
+# the authors' epochs (README run commands at f3@450ea13 and f3@f90e380; Transformer: transformer.py defaults)
+PAPER_EPOCHS = {"mnist": 100, "cifar10": 200, "census": 100, "sgemm": 200, "wine": 500, "transformer": 100}
+
+
+def epochs_note(runs: pd.DataFrame, paper_key: str) -> str:
+    """``8 of 100 epochs, seeds 1-2``: how long the runs trained against the paper, and their seeds."""
+    if not has_rows(runs, "epochs_run", "seed"):
+        return ""
+    epochs = sorted({int(e) for e in runs["epochs_run"].dropna()})
+    seeds = sorted({int(s) for s in runs["seed"].dropna()})
+    trained = "/".join(map(str, epochs))
+    paper = PAPER_EPOCHS.get(paper_key)
+    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]} ({len(seeds)})"
+    return f"{trained} of {paper} epochs, {seed_text}" if paper else f"{trained} epochs, {seed_text}"
 
 
 def topology_name(topology: str) -> str:
@@ -177,4 +191,19 @@ def approach_table(
             ]
             cells[name] = mean_std(runs[metric]) if metric in runs else ""
         table.append(cells)
+    table.append(training_row(data, columns, "method"))
     return pd.DataFrame(table)
+
+
+def training_row(
+    data: pd.DataFrame, columns: list[tuple[str, str, str | None]], label: str
+) -> dict[str, str]:
+    """A last table row: how long each column's runs trained (against the paper) and with which seeds."""
+    cells = {label: "training (this scale)"}
+    for benchmark, topology, reason in columns:
+        if reason is None:
+            runs = data[(data["benchmark"] == benchmark) & (data["topology"] == topology)]
+            cells[column_name(benchmark, topology)] = epochs_note(runs, benchmark)
+        else:
+            cells[column_name(benchmark, topology)] = ""
+    return cells

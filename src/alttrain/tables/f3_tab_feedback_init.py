@@ -13,6 +13,7 @@ from alttrain.tables.f3_common import (
     block_rows,
     classification_columns,
     column_name,
+    epochs_note,
     mean_std,
     not_run_cell,
 )
@@ -31,15 +32,13 @@ SPEC = ArtifactSpec(
 def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
     data = block_rows(frames.get("classification.csv"), "feedback_init")
     not_run = frames.get("not_run.csv")
-    approaches = [a for a in ["dfa", "drtp", *F3_VARIANTS] if a in set(data["approach"])] or [
-        "dfa",
-        "drtp",
-        "f3",
-    ]
+    approaches = [a for a in ["dfa", "drtp", *F3_VARIANTS] if a in set(data["approach"])]
+    approaches = approaches or ["dfa", "drtp", "f3"]
+    columns = classification_columns(data, not_run)
     rows = []
     for init, label in INITS.items():
         cells = {"feedback init": label}
-        for benchmark, topology, reason in classification_columns(data, not_run):
+        for benchmark, topology, reason in columns:
             if reason is not None:
                 cells[column_name(benchmark, topology)] = not_run_cell(reason)
                 continue
@@ -51,6 +50,13 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
                     & (data["feedback_init"] == init)
                 ]
                 name = f"{column_name(benchmark, topology)} {APPROACHES.get(approach, approach)}"
-                cells[name] = mean_std(runs["final_test_acc"]) if not runs.empty else "not run"
+                cells[name] = mean_std(runs["final_test_acc"]) if not runs.empty else "not run at this scale"
         rows.append(cells)
+    training = {"feedback init": "training (this scale)"}
+    for benchmark, topology, reason in columns:
+        runs = data[(data["benchmark"] == benchmark) & (data["topology"] == topology)]
+        for approach in approaches if reason is None else []:
+            name = f"{column_name(benchmark, topology)} {APPROACHES.get(approach, approach)}"
+            training[name] = epochs_note(runs[runs["approach"] == approach], benchmark)
+    rows.append(training)
     return pd.DataFrame(rows)

@@ -6,7 +6,15 @@ import pandas as pd
 
 from alttrain.figures import ArtifactSpec
 from alttrain.figures.style import Context
-from alttrain.tables.f3_common import APPROACHES, BENCHMARKS, has_rows, mean_std, not_run_cell, not_run_reason
+from alttrain.tables.f3_common import (
+    APPROACHES,
+    BENCHMARKS,
+    epochs_note,
+    has_rows,
+    mean_std,
+    not_run_cell,
+    not_run_reason,
+)
 
 SPEC = ArtifactSpec(
     id="f3_tab_sgemm_depth",
@@ -37,4 +45,8 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
             runs = data[(data["approach"] == approach) & (data["depth"] == depth)]
             cells[f"d = {depth}"] = mean_std(runs["final_test_mse"], digits=4)
         rows.append(cells)
+    training = {"method": "training (this scale)"}
+    for depth in sorted(set(data["depth"])):
+        training[f"d = {depth}"] = epochs_note(data[data["depth"] == depth], "sgemm")
+    rows.append(training)
     return pd.DataFrame(rows)

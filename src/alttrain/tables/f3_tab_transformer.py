@@ -6,7 +6,14 @@ import pandas as pd
 
 from alttrain.figures import ArtifactSpec
 from alttrain.figures.style import Context
-from alttrain.tables.f3_common import APPROACHES, has_rows, mean_std, not_run_cell, not_run_reason
+from alttrain.tables.f3_common import (
+    APPROACHES,
+    epochs_note,
+    has_rows,
+    mean_std,
+    not_run_cell,
+    not_run_reason,
+)
 
 SPEC = ArtifactSpec(
     id="f3_tab_transformer",
@@ -40,7 +47,7 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
                 "method": APPROACHES.get(approach, approach),
                 "test accuracy (%)": mean_std(runs["final_test_acc"]),
                 "test loss": mean_std(runs["final_test_loss"], digits=4),
-                "seeds": len(runs),
+                "training": epochs_note(runs, "transformer"),
             }
         )
     return pd.DataFrame(rows)

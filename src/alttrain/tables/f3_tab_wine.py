@@ -8,6 +8,7 @@ from alttrain.figures import ArtifactSpec
 from alttrain.figures.style import Context
 from alttrain.tables.f3_common import (
     APPROACHES,
+    epochs_note,
     has_rows,
     mean_std,
     not_run_cell,
@@ -47,7 +48,7 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
                     "method": APPROACHES.get(approach, approach),
                     "test MSE": mean_std(runs.get("final_test_mse", pd.Series(dtype=float)), digits=4),
                     "test MAE": mean_std(runs.get("final_test_mae", pd.Series(dtype=float)), digits=4),
-                    "seeds": len(runs),
+                    "training": epochs_note(runs, "wine"),
                 }
             )
     return pd.DataFrame(rows)

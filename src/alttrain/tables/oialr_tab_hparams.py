@@ -13,9 +13,9 @@ SPEC = ArtifactSpec(
     paper="oialr",
     inputs=("hparams.csv", "experiment_status.csv"),
     caption="Hyperparameters per experiment and variant as configured at this scale (the paper's own "
-            "hyperparameter table was not available; the authors' configuration files at OIALR@e9e885d are the "
-            "stand-in at the paper scale). Update counts d, nu are optimizer updates; beta = sigma cutoff fraction, "
-            "p = layer step, s = stable-update delay. Experiments not run at this scale: see the last rows.",
+    "hyperparameter table was not available; the authors' configuration files at OIALR@e9e885d are the "
+    "stand-in at the paper scale). Update counts d, nu are optimizer updates; beta = sigma cutoff fraction, "
+    "p = layer step, s = stable-update delay. Experiments not run at this scale: see the last rows.",
 )
 
 
@@ -33,6 +33,11 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
             rows.append(row)
     if has_rows(status, "status"):
         for _, exp in status[status["status"] != "run"].iterrows():
-            rows.append({"experiment": exp["title"], "parameter": "status", **dict.fromkeys(VARIANT_LABELS.values(),
-                         exp["reason"])})
+            rows.append(
+                {
+                    "experiment": exp["title"],
+                    "parameter": "status",
+                    **dict.fromkeys(VARIANT_LABELS.values(), exp["reason"]),
+                }
+            )
     return pd.DataFrame(rows, columns=columns)

@@ -14,15 +14,21 @@ SPEC = ArtifactSpec(
     id="oialr_tab_results",
     paper="oialr",
     inputs=("collected_final.csv", "experiment_status.csv"),
-    caption="Main results per experiment and method, mean ± std over seeds: top-1 (%) = test accuracy at the last "
-            "epoch (the authors evaluate on the test set as validation); MSE / MAE = test error at the epoch of "
-            "the lowest validation loss (Autoformer protocol, early stopping with patience 3); % trainable "
-            "parameters and compression (all stored values incl. U, V vs the full-rank model) at the end; training "
-            "wall time in seconds. Experiments not run at this scale are listed with the reason. The paper's own "
-            "numbers were not available (see the verification report).",
+    caption="Main results per experiment and method, mean ± std over seeds: top-1 (%) = test accuracy at the "
+    "last epoch (the authors evaluate on the test set as validation); MSE / MAE = test error at the epoch of "
+    "the lowest validation loss (Autoformer protocol, early stopping with patience 3); % trainable "
+    "parameters and compression (all stored values incl. U, V vs the full-rank model) at the end; training "
+    "wall time in seconds. Experiments not run at this scale are listed with the reason. The paper's own "
+    "numbers were not available (see the verification report).",
 )
-COLUMNS = (("top1", "top-1 (%)", 2), ("mse", "MSE", 4), ("mae", "MAE", 4), ("trainable_pct", "% trainable", 2),
-           ("compression_pct", "compression (%)", 1), ("train_time_s", "train time (s)", 0))
+COLUMNS = (
+    ("top1", "top-1 (%)", 2),
+    ("mse", "MSE", 4),
+    ("mae", "MAE", 4),
+    ("trainable_pct", "% trainable", 2),
+    ("compression_pct", "compression (%)", 1),
+    ("train_time_s", "train time (s)", 0),
+)
 EXPECTED = {"e1_vit": ("baseline", "oialr", "oialr_tuned")}
 
 
@@ -30,7 +36,7 @@ def _cell(values: pd.Series, digits: int) -> str:
     values = pd.to_numeric(values, errors="coerce").dropna()
     if values.empty:
         return "–"
-    if len(values) == 1 or math.isclose(values.std(), 0.0, abs_tol=10**-(digits + 2)):
+    if len(values) == 1 or math.isclose(values.std(), 0.0, abs_tol=10 ** -(digits + 2)):
         return f"{values.mean():.{digits}f}"
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
@@ -39,21 +45,38 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
     status = frames.get("experiment_status.csv")
     finals = frames.get("collected_final.csv")
     rows = []
-    for _, exp in (status.iterrows() if has_rows(status, "experiment") else []):
+    for _, exp in status.iterrows() if has_rows(status, "experiment") else []:
         runs = rows_of(finals, experiment=exp["experiment"])
         variants = [v for v in VARIANT_LABELS if not rows_of(runs, run_id=v).empty]
         if not variants:
             for variant in EXPECTED.get(exp["experiment"], ("baseline", "oialr")):
-                rows.append({"experiment": exp["title"], "method": VARIANT_LABELS[variant], "data": "",
-                             "seeds": "", **{label: "" for _, label, _ in COLUMNS},
-                             "status": exp["reason"] or "no runs"})
+                rows.append(
+                    {
+                        "experiment": exp["title"],
+                        "method": VARIANT_LABELS[variant],
+                        "data": "",
+                        "seeds": "",
+                        **{label: "" for _, label, _ in COLUMNS},
+                        "status": exp["reason"] or "no runs",
+                    }
+                )
             continue
         for variant in variants:
             part = rows_of(runs, run_id=variant)
-            cells = {label: _cell(part[col], digits) if col in part else "–" for col, label, digits in COLUMNS}
+            cells = {
+                label: _cell(part[col], digits) if col in part else "–" for col, label, digits in COLUMNS
+            }
             statuses = ", ".join(sorted(set(part["status"].astype(str))))
-            rows.append({"experiment": exp["title"], "method": VARIANT_LABELS[variant],
-                         "data": "; ".join(sorted(set(part["dataset"].astype(str)))),
-                         "seeds": str(len(part)), **cells, "status": statuses})
-    return pd.DataFrame(rows, columns=["experiment", "method", "data", "seeds", *(c[1] for c in COLUMNS),
-                                       "status"])
+            rows.append(
+                {
+                    "experiment": exp["title"],
+                    "method": VARIANT_LABELS[variant],
+                    "data": "; ".join(sorted(set(part["dataset"].astype(str)))),
+                    "seeds": str(len(part)),
+                    **cells,
+                    "status": statuses,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["experiment", "method", "data", "seeds", *(c[1] for c in COLUMNS), "status"]
+    )

@@ -112,7 +112,8 @@ def load_published(
     if not path.is_file():
         raise UserError(f"published-numbers file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text())
+        # the C loader when PyYAML has it: a paper file has thousands of lines and is read at every DAG build
+        data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as err:
         raise UserError(f"{path} is not valid YAML: {err}") from err
     if data is None:  # written by hand later; nothing to check yet

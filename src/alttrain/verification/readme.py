@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from alttrain.errors import UserError
+from alttrain.verification.checks import CLAIM_STATUSES, ENTRY_STATUSES
 from alttrain.verification.report import data_label
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -22,6 +23,10 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 def _cell(text: Any, limit: int = 90) -> str:
     text = " ".join(str(text if text is not None else "").split()).replace("|", "\\|")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _seeds(item: dict[str, Any]) -> str:
+    return ", ".join(map(str, item.get("seeds") or [])) or "–"
 
 
 def compute_table(benchmarks: Path) -> pd.DataFrame:
@@ -83,8 +88,8 @@ def results_markdown(report: dict[str, Any], compute: pd.DataFrame) -> str:
         lines += [
             f"### {paper}: {meta['title'] or paper} (arXiv {meta['arxiv'] or '?'})",
             "",
-            "Published numbers: " + ", ".join(f"{n} {s}" for s, n in tally["entries"].items()) + ".  ",
-            "Claims: " + ", ".join(f"{n} {s}" for s, n in tally["claims"].items()) + ".",
+            "Published numbers: " + ", ".join(f"{tally['entries'][s]} {s}" for s in ENTRY_STATUSES) + ".  ",
+            "Claims: " + ", ".join(f"{tally['claims'][s]} {s}" for s in CLAIM_STATUSES) + ".",
             "",
             "| reproduced | what | scale | data set | seeds | status |",
             "|---|---|---|---|---|---|",
@@ -95,12 +100,12 @@ def results_markdown(report: dict[str, Any], compute: pd.DataFrame) -> str:
             status = art["status"] if art["produced"] else f"not produced at scale {scale}"
             lines.append(
                 f"| `{artifact_id}` | {_cell(art['caption'], 70)} | {scale if art['produced'] else '–'} | "
-                f"{_cell(', '.join(art['datasets']) or '–')} | {len(art['seeds']) or '–'} | {status} |"
+                f"{_cell(', '.join(art['datasets']) or '–')} | {_seeds(art)} | {status} |"
             )
         for claim in (c for c in report["claims"] if c["paper"] == paper):
             lines.append(
                 f"| claim `{claim['id']}` | {_cell(claim['sentence'], 70)} | {claim['scale']} | "
-                f"{_cell(data_label(claim))} | {len(claim['seeds']) or '–'} | {claim['status']} |"
+                f"{_cell(data_label(claim))} | {_seeds(claim)} | {claim['status']} |"
             )
         lines.append("")
     lines += ["### Compute", ""]

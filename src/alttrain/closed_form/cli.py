@@ -1,0 +1,175 @@
+"""Commands of the fg paper's closed-form experiments (called by ``workflow/rules/fg.smk``).
+
+* ``closed-form sweep --function F --settings JSON --out CSV --curves CSV``: gradient descent on one function for
+  every dimension, approach and seed (spec section 3.2); step sizes from ``resources/fg/lrs_math.csv``.
+* ``closed-form custom-angle --settings JSON --approx CSV --opt CSV --curves CSV``: fixed-angle tangents
+  (section 3.3): approximation quality and Styblinski-Tang optimisation.
+* ``closed-form export-lrs --sources NN MATH CUSTOM --nn CSV --math CSV --custom CSV``: the authors' learning-rate tables as metrics CSVs
+  (for the appendix tables and the verification).
+* ``approx-quality --settings JSON --out CSV``: approximation quality vs n and k (section 3.1).
+
+``--settings`` is the JSON of the scale file's ``fg.<experiment>`` section (validated by the schema before).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from alttrain.errors import UserError
+
+FUNCTION_LABEL = {"sphere": "Sphere", "rosenbrock": "Rosenbrock", "styblinski_tang": "Styblinski-Tang"}
+
+
+def _settings(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UserError(f"--settings is not valid JSON: {err}") from err
+    if not isinstance(value, dict):
+        raise UserError("--settings must be a JSON object")
+    return value
+
+
+def _torch_setup() -> None:
+    import warnings
+
+    import torch
+
+    torch.set_num_threads(1)  # small-matrix work: one thread per job, several jobs side by side
+    warnings.filterwarnings("ignore", category=FutureWarning)  # first forward-AD call (torch internals)
+
+
+def _dtype(name: str):
+    import torch
+
+    return {"float32": torch.float32, "float64": torch.float64}[name]
+
+
+def sweep(function: str, settings: dict[str, Any]):
+    """Run the closed-form sweep of one function; returns (final rows, curve rows, seconds)."""
+    from alttrain.closed_form.sweep import Approach, curve_rows, final_rows, parse_approach, run_sweep
+    from alttrain.grids.fg import math_learning_rate
+
+    dims = list(settings["dims"])
+    approaches = [Approach(name, *parse_approach(name)) for name in settings["approaches"]]
+    lrs = [[math_learning_rate(function, n, a.name) for n in dims] for a in approaches]
+    started = time.perf_counter()
+    result = run_sweep(
+        function, dims, approaches, lrs, list(settings["seeds"]),
+        patiences=(settings["patience"], settings["search_patience"]), max_steps=settings.get("max_steps"),
+        dtype=_dtype(settings.get("dtype", "float32")), jvp_mode=settings.get("jvp_mode", "simulated"),
+        gram_solver=settings.get("gram_solver", "cholesky"),
+    )
+    seconds = time.perf_counter() - started
+    final = final_rows(result, settings["patience"], settings["search_patience"])
+    curves = curve_rows(result, settings["patience"], settings.get("curve_points", 100), settings.get("curve_dims"))
+    return final, curves, seconds
+
+
+def custom_angle(settings: dict[str, Any]):
+    """Custom-tangent experiment: (approximation-quality rows, optimisation rows, curve rows)."""
+    from alttrain.closed_form.approx import custom_angle_quality
+    from alttrain.closed_form.sweep import Approach, curve_rows, final_rows, run_sweep
+    from alttrain.grids.fg import custom_learning_rate
+
+    n, function = settings["dim"], settings.get("function", "styblinski_tang")
+    approx = custom_angle_quality(n, list(settings["approx_tangents"]), list(settings["angles"]),
+                                  settings["samples"], seed=settings.get("seed", 0))
+    approaches, lrs = [], []
+    for aggregation in ("mean", "orthogonal_projection"):
+        label = "fg_mean" if aggregation == "mean" else "frog"
+        for k in settings["opt_tangents"]:
+            for angle in settings["angles"]:
+                approaches.append(Approach(f"{label}_k{k}_a{angle:g}", aggregation, k, "specific_angle", angle))
+                lrs.append([custom_learning_rate(function, n, aggregation, k, angle)])
+    result = run_sweep(function, [n], approaches, lrs, list(settings["seeds"]), patiences=(settings["patience"],),
+                       max_steps=settings.get("max_steps"), gram_solver="qr")
+    opt = final_rows(result, settings["patience"])
+    opt.insert(3, "approach_family", [a.name.rsplit("_a", 1)[0] for a in approaches for _ in range(len(result.seeds))])
+    curves = curve_rows(result, settings["patience"], settings.get("curve_points", 100))
+    return approx, opt, curves
+
+
+def export_lrs(sources: list[Path] | None = None):
+    """The three learning-rate tables (networks, closed-form, custom tangents) as DataFrames.
+
+    Args:
+        sources: the three CSV files (default: ``resources/fg/lrs_nn.csv``, ``lrs_math.csv``,
+            ``lrs_math_custom_tangents.csv``).
+    """
+    import pandas as pd
+
+    from alttrain.grids.fg import resource
+
+    names = ("lrs_nn.csv", "lrs_math.csv", "lrs_math_custom_tangents.csv")
+    return tuple(pd.read_csv(path) for path in (sources or [resource(name) for name in names]))
+
+
+def closed_form_main(argv: list[str]) -> int:
+    """``closed-form {sweep,custom-angle,export-lrs} ...`` (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="alttrain closed-form")
+    sub = parser.add_subparsers(dest="what", required=True)
+    p_sweep = sub.add_parser("sweep")
+    p_sweep.add_argument("--function", required=True, choices=sorted(FUNCTION_LABEL))
+    p_sweep.add_argument("--settings", required=True)
+    p_sweep.add_argument("--out", type=Path, required=True)
+    p_sweep.add_argument("--curves", type=Path, required=True)
+    p_custom = sub.add_parser("custom-angle")
+    p_custom.add_argument("--settings", required=True)
+    p_custom.add_argument("--approx", type=Path, required=True)
+    p_custom.add_argument("--opt", type=Path, required=True)
+    p_custom.add_argument("--curves", type=Path, required=True)
+    p_lrs = sub.add_parser("export-lrs")
+    p_lrs.add_argument("--sources", type=Path, nargs=3, required=True, help="nn, math and custom LR files")
+    for name in ("--nn", "--math", "--custom"):
+        p_lrs.add_argument(name, type=Path, required=True)
+    args = parser.parse_args(argv)
+    from alttrain.atomic import write_csv
+
+    if args.what == "export-lrs":
+        for frame, path in zip(export_lrs(args.sources), (args.nn, args.math, args.custom), strict=True):
+            write_csv(path, frame.assign(dataset="learning-rate tables (authors' code frog@7beb8cb)"))
+        return 0
+    _torch_setup()
+    settings = _settings(args.settings)
+    if args.what == "sweep":
+        final, curves, seconds = sweep(args.function, settings)
+        dataset = f"closed form: {FUNCTION_LABEL[args.function]}"
+        write_csv(args.out, final.assign(dataset=dataset))
+        write_csv(args.curves, curves.assign(dataset=dataset))
+        print(json.dumps({"function": args.function, "runs": len(final), "seconds": round(seconds, 2)}))
+        return 0
+    approx, opt, curves = custom_angle(settings)
+    dataset = f"closed form: Styblinski-Tang n={settings['dim']}, fixed-angle tangents"
+    write_csv(args.approx, approx.assign(dataset=f"synthetic gradient (ones), n={settings['dim']}, "
+                                                 "fixed-angle unit tangents"))
+    write_csv(args.opt, opt.assign(dataset=dataset))
+    write_csv(args.curves, curves.assign(dataset=dataset))
+    return 0
+
+
+def approx_quality_main(argv: list[str]) -> int:
+    """``approx-quality --settings JSON --out CSV``: the approximation-quality summary table."""
+    parser = argparse.ArgumentParser(prog="alttrain approx-quality")
+    parser.add_argument("--settings", required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    _torch_setup()
+    from alttrain.atomic import write_csv
+    from alttrain.closed_form.approx import approximation_quality
+
+    settings = _settings(args.settings)
+    dims = list(settings["dims"])
+    samples = {n: (settings.get("large_dims_samples", settings["samples"]) if n in settings.get("large_dims", [])
+                   else settings["samples"]) for n in dims}
+    started = time.perf_counter()
+    frame = approximation_quality(dims, list(settings["tangents"]), samples, seed=settings.get("seed", 0),
+                                  method=settings.get("method", "reduced"))
+    description = "synthetic gradient (ones), Gaussian tangents"
+    write_csv(args.out, frame.assign(dataset=description))
+    print(json.dumps({"cells": len(frame), "seconds": round(time.perf_counter() - started, 2)}))
+    return 0

@@ -1,0 +1,129 @@
+"""Bad configuration values stop the workflow with one message naming the key (reliability issue, item 3).
+
+``alttrain.workflow.check_config`` is what the Snakefile runs before building the DAG (the top-level keys are
+also checked end to end through ``snakemake -n`` in ``test_workflow.py``). Here: the shared definitions every
+paper schema uses (seeds, epochs, learning rate, tangents k, method, data set) and, for every paper whose
+schema exists, the same faults planted into its real smoke-scale section.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alttrain.errors import UserError
+from alttrain.workflow import check_config, deep_merge
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "config" / "schema"
+
+
+@pytest.fixture(scope="module")
+def defs_schema(tmp_path_factory) -> Path:
+    """A schema whose keys use common.schema.yaml's definitions (next to a copy of that file)."""
+    folder = tmp_path_factory.mktemp("schema")
+    shutil.copy(SCHEMA / "common.schema.yaml", folder / "common.schema.yaml")
+    keys = ["seeds", "epochs", "learning_rate", "tangents", "method", "dataset", "optimizer"]
+    schema = {"type": "object", "additionalProperties": False,
+              "properties": {k: {"$ref": f"common.schema.yaml#/$defs/{k}"} for k in keys}}
+    (folder / "defs.schema.yaml").write_text(yaml.safe_dump(schema))
+    return folder / "defs.schema.yaml"
+
+
+GOOD = {"seeds": [0, 1], "epochs": 3, "learning_rate": 0.01, "tangents": 4, "method": "fg",
+        "dataset": "mnist", "optimizer": {"name": "adam", "lr": 1e-3}}
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("seeds", [], ("'seeds'", "non-empty")),
+    ("seeds", [-1], ("'seeds.0'", "minimum")),
+    ("seeds", "0", ("'seeds'", "array")),
+    ("epochs", 0, ("'epochs'", "minimum 1")),
+    ("epochs", 2.5, ("'epochs'", "integer")),
+    ("learning_rate", 0, ("'learning_rate'", "exclusiveMinimum")),
+    ("learning_rate", -0.1, ("'learning_rate'", "exclusiveMinimum")),
+    ("learning_rate", "fast", ("'learning_rate'", "number")),
+    ("tangents", 0, ("'tangents'", "minimum 1")),
+    ("method", "magic", ("'method'", "bp, fg")),
+    ("dataset", "imagenet22k", ("'dataset'", "mnist")),
+    ("optimizer", {"name": "lion", "lr": 0.1}, ("'optimizer.name'", "adam")),
+    ("optimizer", {"name": "sgd"}, ("'optimizer'", "lr")),
+    ("typo", 1, ("typo", "unexpected")),
+])
+def test_shared_definitions_reject_bad_values(defs_schema, key, value, words):
+    check_config(GOOD, defs_schema)  # the good values pass
+    with pytest.raises(UserError) as err:
+        check_config({**GOOD, key: value}, defs_schema)
+    message = str(err.value)
+    assert message.startswith("config key ") and "\n" not in message
+    for word in words:
+        assert word in message, message
+
+
+# ---------------------------------------------------------------- paper sections of the smoke scale
+
+MUTATIONS = {  # key name in a paper section -> a bad value of the kind the shared definitions forbid
+    "seeds": [], "epochs": 0, "lr": 0, "learning_rate": -1.0, "k": 0, "tangents": 0, "batch_size": 0,
+}
+
+
+def smoke_config() -> dict:
+    top = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    top["scale"] = "smoke"
+    scale = yaml.safe_load((REPO / "config" / "scales" / "smoke.yaml").read_text())
+    return deep_merge(scale, top)
+
+
+def paper_sections() -> list[str]:
+    """Papers whose schema is written (more than the placeholder) and whose smoke section is non-empty."""
+    config = smoke_config()
+    return [p for p in ("fg", "oialr", "f3")
+            if len((SCHEMA / f"{p}.schema.yaml").read_text().splitlines()) > 10 and config.get(p)]
+
+
+def planted_faults(section: dict, path: tuple = ()) -> list[tuple[tuple, object]]:
+    """(path, bad value) for the first occurrence of every key of MUTATIONS in a section."""
+    found, seen = [], set()
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in MUTATIONS and key not in seen and isinstance(value, int | float | list):
+                    seen.add(key)
+                    found.append(((*where, key), MUTATIONS[key]))
+                walk(value, (*where, key))
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, (*where, i))
+
+    walk(section, path)
+    return found
+
+
+def test_smoke_configuration_is_valid():
+    check_config(smoke_config(), SCHEMA / "config.schema.yaml")
+
+
+@pytest.mark.parametrize("paper", ["fg", "oialr", "f3"])
+def test_faults_planted_in_a_paper_section_are_named(paper):
+    if paper not in paper_sections():
+        pytest.skip(f"the {paper} schema or smoke section is not written yet")
+    full = smoke_config()
+    config = {"scale": "smoke", "papers": [paper], paper: full[paper]}  # only this paper: faster to check
+    faults = planted_faults(config[paper], (paper,))
+    faults.append(((paper, "no_such_option"), 1))
+    for path, value in faults:
+        broken = copy.deepcopy(config)
+        node = broken
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+        with pytest.raises(UserError) as err:
+            check_config(broken, SCHEMA / "config.schema.yaml")
+        message = str(err.value)
+        assert message.startswith(f"config key '{paper}"), f"{path}: {message}"
+        assert str(path[-1]) in message or "should be" in message or "is less than" in message, message
