@@ -28,9 +28,11 @@ EOF
 
 echo "gpu_check: smoke DAG of $PAPERS in $WORKDIR (device=cuda, $CORES cores)"
 start=$(date +%s)
+dag_status=0
 "$PYTHON" -m snakemake -s "$REPO/Snakefile" --directory "$WORKDIR" --configfile "$REPO/config/config.yaml" \
-    --config scale=smoke device=cuda "papers=$PAPERS" --cores "$CORES" --keep-going --quiet rules
-echo "gpu_check: smoke DAG finished in $(( $(date +%s) - start )) s"
+    --config scale=smoke device=cuda "papers=$PAPERS" --cores "$CORES" --keep-going --quiet rules \
+    || dag_status=$?
+echo "gpu_check: smoke DAG ended with status $dag_status after $(( $(date +%s) - start )) s"
 
 "$PYTHON" - "$WORKDIR" <<'EOF'
 import csv
@@ -64,6 +66,10 @@ if on_cpu:
     sys.exit(f"gpu_check: {len(on_cpu)} training run(s) ran on the CPU, e.g. {on_cpu[0]}")
 EOF
 
+if [ "$dag_status" -ne 0 ]; then
+    echo "gpu_check: the smoke DAG failed (see $WORKDIR/results/logs)" >&2
+    exit "$dag_status"
+fi
 if "$PYTHON" -m alttrain bench --help 2>/dev/null | grep -q -- "--tiny"; then
     echo -e "\ngpu_check: python -m alttrain bench --tiny"
     "$PYTHON" -m alttrain bench --tiny

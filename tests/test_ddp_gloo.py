@@ -61,9 +61,10 @@ for path in configs:  # T.train leaves the process group at its end; the next ru
 """
 
 
-def write_config(folder: Path, method: dict) -> Path:
+def write_config(folder: Path, method: dict, lowrank: dict | None = None) -> Path:
     cfg = RunConfig.from_dict({
         "paper": "fg", "experiment": "ddp", "run_id": method["name"], "seed": 3, "scale": "smoke",
+        "lowrank": lowrank,
         "dataset": {"name": "digits"}, "model": {"name": "mlp", "hidden": [32]}, "method": method,
         "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9}, "epochs": 2,
         # 1259 training digits in batches of 100: the last batch (59) splits 30 / 29 over two ranks
@@ -86,11 +87,17 @@ def weights(folder: Path, rank: int) -> dict[str, torch.Tensor]:
     return torch.load(folder / f"weights_rank{rank}.pt", weights_only=True)
 
 
-METHODS_UNDER_TEST = {
-    "bp": {"name": "bp"},
-    "fg-weight-perturbation": {
-        "name": "fg", "k": 2, "combine": "orthogonal_projection", "perturbation": "weight",
-    },
+METHODS_UNDER_TEST = {  # name -> (method, lowrank)
+    "bp": ({"name": "bp"}, None),
+    "fg-weight-perturbation": (
+        {"name": "fg", "k": 2, "combine": "orthogonal_projection", "perturbation": "weight"}, None,
+    ),
+    # OIALR switches to low rank after 5 updates and truncates every 5: each rank does the same SVDs
+    "oialr-bp": (
+        {"name": "bp"},
+        {"mode": "oialr", "delay": 5, "stability_frequency": 5, "sigma_cutoff_fraction": 0.2,
+         "keep_last_layer": False},
+    ),
 }
 
 
@@ -99,12 +106,12 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     """One launch of each kind trains every method of METHODS_UNDER_TEST (process start-up dominates)."""
     from alttrain.methods import list_methods
 
-    missing = [m["name"] for m in METHODS_UNDER_TEST.values() if m["name"] not in list_methods()]
+    missing = [m["name"] for m, _ in METHODS_UNDER_TEST.values() if m["name"] not in list_methods()]
     assert not missing, f"estimators not registered: {missing}"
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
-    one = [write_config(tmp_path / "one" / key, m) for key, m in METHODS_UNDER_TEST.items()]
-    two = [write_config(tmp_path / "two" / key, m) for key, m in METHODS_UNDER_TEST.items()]
+    one = [write_config(tmp_path / "one" / key, *spec) for key, spec in METHODS_UNDER_TEST.items()]
+    two = [write_config(tmp_path / "two" / key, *spec) for key, spec in METHODS_UNDER_TEST.items()]
     launch([sys.executable, str(worker), "plain", *map(str, one)], tmp_path)
     launch([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
             str(worker), "check-helpers", *map(str, two)], tmp_path)
@@ -112,6 +119,7 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     for key in METHODS_UNDER_TEST:
         folder_one, folder_two = tmp_path / "one" / key, tmp_path / "two" / key
         single, rank0, rank1 = weights(folder_one, 0), weights(folder_two, 0), weights(folder_two, 1)
+        assert single.keys() == rank0.keys() == rank1.keys(), f"{key}: different parameters"
         for name in single:
             assert torch.equal(rank0[name], rank1[name]), f"{key}: {name} differs between ranks"
             torch.testing.assert_close(rank0[name], single[name], rtol=1e-4, atol=1e-5, msg=f"{key}: {name}")

@@ -195,3 +195,11 @@ def test_tables_and_figures_from_csvs(tmp_path):
         fig = module.draw({name: frames[name] for name in module.SPEC.inputs}, context)
         assert fig.axes, figure_id
         plt.close(fig)
+
+
+def test_training_note_states_epochs_against_the_paper():
+    from alttrain.tables.f3_common import epochs_note
+
+    runs = pd.DataFrame({"epochs_run": [8, 8], "seed": [1, 2]})
+    assert epochs_note(runs, "mnist") == "8 of 100 epochs, seeds 1-2 (2)"
+    assert epochs_note(runs.iloc[:1], "wine") == "8 of 500 epochs, seed 1"

@@ -1,5 +1,9 @@
 # Generic training jobs: write the resolved config, train, aggregate an experiment's runs into tidy CSVs.
 
+# GPUs per training job: the paper scale trains one model per GPU (`--resources gpu=N` caps the jobs on a
+# workstation with N GPUs; the SLURM profile sets its own); smoke and cpu runs are small and share a GPU if any.
+TRAIN_GPUS = 1 if SCALE == "paper" else 0
+
 
 rule write_run_config:
     output:
@@ -31,6 +35,7 @@ rule train_run:
     resources:
         mem_mb=4000,
         runtime=120,
+        gpu=TRAIN_GPUS,
     shell:
         "python -m alttrain train {input} --no-progress > {log} 2>&1"
 

@@ -43,7 +43,7 @@ def rosenbrock_terms(x: torch.Tensor, pairs: torch.Tensor | None = None) -> torc
     head, tail = x[..., :-1], x[..., 1:]
     terms = 100 * (tail - head * head) ** 2 + (1 - head) ** 2  # (..., n-1)
     if pairs is not None:
-        terms = terms * pairs
+        terms = torch.where(pairs, terms, 0.0)  # not a product: inf * 0 would leak NaN into the next function
     return torch.cat([terms, torch.zeros_like(x[..., :1])], dim=-1)
 
 
@@ -59,7 +59,7 @@ def rosenbrock_grad(x: torch.Tensor, pairs: torch.Tensor | None = None) -> torch
     as_head = -400 * head * inner - 2 * (1 - head)  # d/dx_i of pair (i, i+1)
     as_tail = 200 * inner  # d/dx_{i+1} of pair (i, i+1)
     if pairs is not None:
-        as_head, as_tail = as_head * pairs, as_tail * pairs
+        as_head, as_tail = torch.where(pairs, as_head, 0.0), torch.where(pairs, as_tail, 0.0)
     grad = torch.zeros_like(x)
     grad[..., :-1] += as_head
     grad[..., 1:] += as_tail

@@ -64,22 +64,23 @@ def parse_approach(name: str) -> tuple[str, int]:
 class Packing:
     """Several dimensions n_1..n_N packed into one vector of length D = sum n_i (one function instance each)."""
 
-    def __init__(self, ns: list[int], dtype: torch.dtype) -> None:
+    def __init__(self, ns: list[int]) -> None:
         self.ns = list(ns)
         sizes = torch.tensor(self.ns)
         self.segment = torch.repeat_interleave(torch.arange(len(self.ns)), sizes)  # (D,): which n a coordinate has
-        self.indicator = torch.nn.functional.one_hot(self.segment, len(self.ns)).double()  # (D, N)
-        self.pairs = (self.segment[:-1] == self.segment[1:]).to(dtype)  # (D-1,): pairs inside one instance
+        self.pairs = self.segment[:-1] == self.segment[1:]  # (D-1,): neighbouring pairs inside one instance
         offsets = [0, *torch.cumsum(sizes, 0).tolist()]
         self.slices = [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
 
     def sum(self, values: torch.Tensor) -> torch.Tensor:
         """Per-instance sums (..., N) of per-coordinate values (..., D), accumulated in float64.
 
-        why float64: a float32 dot product over 1024 Styblinski-Tang terms (about -39 each) is off by ~0.2 (beyond
-        the minimum); the iterates stay in the configured dtype.
+        why float64: a float32 sum of 1024 Styblinski-Tang terms (about -39 each) can be off by ~0.2 (beyond the
+        minimum); the iterates stay in the configured dtype. why index_add and not a matrix product with an
+        indicator: a diverged instance (inf, NaN) must not turn the sums of the others into NaN (inf * 0).
         """
-        return values.double() @ self.indicator
+        out = values.new_zeros(*values.shape[:-1], len(self.ns), dtype=torch.float64)
+        return out.index_add_(-1, self.segment, values.double())
 
     def expand(self, per_instance: torch.Tensor) -> torch.Tensor:
         """Per-coordinate values (..., D) from per-instance values (..., N)."""
@@ -221,7 +222,7 @@ def run_sweep(
     """
     fn = FUNCTIONS[function]
     steps = max_steps if max_steps is not None else fn.max_steps
-    packing = Packing(ns, dtype)
+    packing = Packing(ns)
     a_count, s_count, n_count = len(approaches), len(seeds), len(ns)
     k_max = max([a.k for a in approaches] + [1])
     lr_array = np.asarray(lrs, dtype=np.float64).reshape(a_count, n_count)
@@ -299,6 +300,7 @@ def curve_rows(result: SweepResult, patience: int, points: int = 100, ns: list[i
     last = result.values.shape[0] - 1
     grid = np.unique(np.concatenate([[0], np.geomspace(1, max(last, 1), points).round().astype(int)]))
     values = result.values.double().numpy()
+    f_min = FUNCTIONS[result.function].minimum
     rows = []
     for i, n in enumerate(result.ns):
         if ns is not None and n not in ns:
@@ -308,5 +310,7 @@ def curve_rows(result: SweepResult, patience: int, points: int = 100, ns: list[i
                 stop = int(result.stops[patience][a, s, i])
                 steps = np.unique(np.append(grid[grid <= stop], stop))
                 for step, value in zip(steps.tolist(), values[steps, a, s, i].tolist(), strict=True):
-                    rows.append((result.function, n, approach.name, approach.k, approach.angle, seed, step, value))
-    return pd.DataFrame(rows, columns=["function", "n", "approach", "k", "angle", "seed", "step", "value"])
+                    rows.append((result.function, n, approach.name, approach.k, approach.angle, seed, step, value,
+                                 f_min(n)))
+    columns = ["function", "n", "approach", "k", "angle", "seed", "step", "value", "f_min"]
+    return pd.DataFrame(rows, columns=columns)

@@ -7,8 +7,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
-from alttrain.figures.f3_plot import band, ordered
-from alttrain.figures.style import Context, placeholder_axes
+from alttrain.figures.f3_plot import band, ordered, placeholder
+from alttrain.figures.style import Context
 from alttrain.tables.f3_common import BENCHMARKS, has_rows, select, topology_name
 
 SPEC = ArtifactSpec(
@@ -61,7 +61,7 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
         sharey=True,
     )
     if not configs:
-        placeholder_axes(axes[0][0], "no alignment measurements at this scale")
+        placeholder(axes[0][0], "no alignment measurements at this scale")
         return fig
     for row, (title, part) in zip(axes, configs, strict=True):
         layers = sorted(set(part["layer"]))
@@ -75,11 +75,12 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
                     approach,
                 )
             kind = "output" if layer == layers[-1] else f"hidden {layer + 1}"
-            ax.set(title=f"{title}: block {layer} ({kind})", xlabel="epoch", ylim=(-1.05, 1.05))
+            ax.set_title(f"{title}: block {layer} ({kind})", fontsize=7.5)
+            ax.set(xlabel="epoch", ylim=(-1.05, 1.05))
             ax.axhline(0, color="0.6", lw=0.6)
         for ax in row[len(layers) :]:
             ax.axis("off")
         row[0].set_ylabel("cosine with backprop")
-        row[0].legend(fontsize=5, ncol=1)
+        row[len(layers) - 1].legend(fontsize=5, ncol=1, loc="lower right")  # the output block has every method
     fig.tight_layout()
     return fig

@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
-from alttrain.figures.f3_plot import band, ordered
-from alttrain.figures.style import Context, placeholder_axes
+from alttrain.figures.f3_plot import band, ordered, placeholder
+from alttrain.figures.style import Context
 from alttrain.tables.f3_common import (
     BENCHMARKS,
     CLASSIFICATION_BENCHMARKS,
@@ -79,8 +79,8 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
     fig, axes = plt.subplots(len(panels), 2, figsize=(8.5, 2.1 * len(panels)), squeeze=False)
     for row, (title, curves, task, reason) in zip(axes, panels, strict=True):
         if curves is None:
-            for ax in row:
-                placeholder_axes(ax, f"{title}: {not_run_cell(reason)}")
+            placeholder(row[0], f"{title}: {not_run_cell(reason)}")
+            row[1].axis("off")
             continue
         metric, ylabel = (
             ("test_acc", "test accuracy (%)") if task == "classification" else ("test_mse", "test MSE")

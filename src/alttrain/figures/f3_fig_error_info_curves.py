@@ -7,8 +7,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
-from alttrain.figures.f3_plot import band, ordered
-from alttrain.figures.style import Context, placeholder_axes
+from alttrain.figures.f3_plot import band, ordered, placeholder
+from alttrain.figures.style import Context
 from alttrain.tables.f3_common import BENCHMARKS, block_rows, has_rows, topology_name
 
 SPEC = ArtifactSpec(
@@ -32,7 +32,7 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
     )
     if not configs:
         for ax in axes[0]:
-            placeholder_axes(ax, "no error-information runs at this scale")
+            placeholder(ax, "no error-information runs at this scale")
         return fig
     for row, (benchmark, topology) in zip(axes, configs, strict=True):
         part = data[(data["benchmark"] == benchmark) & (data["topology"] == topology)]

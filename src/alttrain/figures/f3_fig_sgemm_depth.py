@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
-from alttrain.figures.f3_plot import COLORS, ordered
-from alttrain.figures.style import Context, placeholder_axes
+from alttrain.figures.f3_plot import COLORS, ordered, placeholder
+from alttrain.figures.style import Context
 from alttrain.tables.f3_common import APPROACHES, has_rows, not_run_cell, not_run_reason
 
 SPEC = ArtifactSpec(
@@ -26,7 +26,7 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
     fig, ax = plt.subplots(figsize=(5.0, 3.4))
     if not has_rows(data, "approach", "depth", "final_test_mse"):
         reason = not_run_reason(frames.get("not_run.csv"), "sgemm_depth", "sgemm") or "no SGEMM runs"
-        placeholder_axes(ax, f"SGEMM depth study: {not_run_cell(reason)}")
+        placeholder(ax, f"SGEMM depth study: {not_run_cell(reason)}")
         return fig
     depths = sorted(set(data["depth"]))
     position = {d: i for i, d in enumerate(depths)}  # categorical axis: 1, 2, 10, ...

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import seaborn as sns
+import textwrap
 
-from alttrain.figures.style import PALETTE
+import pandas as pd
+
+from alttrain.figures.style import placeholder_axes
 from alttrain.tables.f3_common import APPROACHES
 
-COLORS = dict(zip(APPROACHES, sns.color_palette(PALETTE, len(APPROACHES)), strict=True))
+# colour-blind-safe (Okabe-Ito) for the five methods; the F3 variants get further distinct hues
+COLORS = {
+    "bp": "#0072B2", "llo": "#E69F00", "dfa": "#009E73", "drtp": "#D55E00",
+    "f3_delayed_error": "#CC79A7", "f3_delayed_error_one_hot": "#6A3D9A", "f3_delayed_loss": "#56B4E9",
+    "f3_delayed_loss_one_hot": "#1F3B73", "f3_delayed_error_softmax": "#8C564B",
+    "f3_delayed_loss_softmax": "#7F7F7F",
+}
+
+
+def placeholder(ax, message: str, width: int = 48) -> None:
+    """An explicitly empty panel with its (wrapped) reason."""
+    placeholder_axes(ax, "\n".join(textwrap.wrap(message, width)))
 
 
 def band(ax, frame: pd.DataFrame, x: str, y: str, approach: str, label: str | None = None) -> bool:
@@ -25,6 +37,8 @@ def band(ax, frame: pd.DataFrame, x: str, y: str, approach: str, label: str | No
         lw=1.3,
         label=label or APPROACHES.get(approach, approach),
         ls="--" if approach in ("bp", "llo") else "-",
+        marker="o",
+        ms=2,
     )
     ax.fill_between(
         stats[x],

@@ -223,14 +223,12 @@ class OIALRController:
         self.next_check = self.options.delay if self.options.delay > 0 else self.options.stability_frequency
 
     def _check(self) -> None:
-        """One stability check: the deepest ``counter`` layers are re-diagonalised and truncated (spec 2.3
-        step 5)."""
+        """One stability check: the deepest ``counter`` layers are re-diagonalised and truncated."""
         self.checks += 1
         layers = len(self.targets)
         self.counter += int((layers - 1) * self.options.network_layer_perc_step)
-        chosen = self.targets[
-            -self.counter :
-        ]  # a counter of 0 selects every layer (authors' slicing, spec 6 #7)
+        # a counter of 0 selects every layer (the authors' slicing, spec 6 #7)
+        chosen = self.targets[-self.counter :]
         for name in chosen:
             if self.stable_delay[name] > 0:
                 self.stable_delay[name] -= 1

@@ -9,10 +9,10 @@ for attention) is a property that rebuilds W. So the module is still an ``nn.Lin
 
 Forward rule (documented choice; the authors always rebuild W, spec 6 #18): for a Linear or a plain Conv with
 T output positions (tokens x spatial positions), rebuilding W costs about m n k + T m n multiply-adds, two
-thin products cost T k (m + n). ``forward_mode="auto"`` uses the thin products when ``T k (m + n) < m n (k +
-T)``, which for many tokens means ``k < m n / (m + n)`` (half the width for a square layer); both give the
-same output up to float round-off. Attention's packed input projection always rebuilds W (torch's attention
-takes the weight).
+thin products cost T k (m + n). ``forward_mode="auto"`` uses the thin products when
+``T k (m + n) < m n (k + T)``, which for many tokens means ``k < m n / (m + n)`` (half the width for a square
+layer); both give the same output up to float round-off. Attention's packed input projection always rebuilds
+W (torch's attention takes the weight).
 """
 
 from __future__ import annotations

@@ -63,7 +63,10 @@ def select_rows(frame: pd.DataFrame, select: dict[str, Any] | None) -> pd.DataFr
     mask = pd.Series(True, index=frame.index)
     for column, wanted in select.items():
         wanted_keys = {key(v) for v in (wanted if isinstance(wanted, list) else [wanted])}
-        mask &= frame[column].map(key).isin(wanted_keys)
+        values = frame[column]
+        # key() once per distinct value, not per row
+        matching = [v for v in values.dropna().unique() if key(v) in wanted_keys]
+        mask &= values.isin(matching)
     return frame[mask]
 
 

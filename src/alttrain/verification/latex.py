@@ -130,8 +130,12 @@ def numbers_tex(report: dict[str, Any], paper: str, metrics_dir: Path) -> str:
     for c in (c for c in report["claims"] if c["paper"] == paper):
         lines.append(_numdef(f"claim:{c['id']}", latex_escape(c["status"])))
     folder = Path(metrics_dir) / paper
-    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
-        if path.stem.endswith(("_curves", "_alignment")):
+    if "csvs" in report:  # the CSVs of this verification run only (no leftovers of another scale)
+        paths = [Path(p) for p in report["csvs"] if Path(p).parent.name == paper]
+    else:
+        paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    for path in paths:
+        if path.stem.endswith(("_curves", "_alignment")) or not path.is_file():
             continue  # per-epoch and per-parameter rows: the text quotes final numbers only
         try:
             lines += csv_numbers(path.stem, pd.read_csv(path))

@@ -38,7 +38,11 @@ CLAIM_KEYS = ("id", "sentence", "source", "scales", "experiment", "select", "che
 
 
 class CsvStore:
-    """Aggregated CSVs by (paper, experiment), read once; paths given on the command line win."""
+    """Aggregated CSVs by (paper, experiment), each read once.
+
+    With ``paths`` (the CSVs the workflow built at this scale) only those are read, so a CSV left over from a
+    run at another scale is never mixed in; without, any ``<metrics_dir>/<paper>/<experiment>.csv`` is read.
+    """
 
     def __init__(self, metrics_dir: Path, paths: Iterable[str | Path] = ()) -> None:
         self.metrics_dir = Path(metrics_dir)
@@ -49,11 +53,11 @@ class CsvStore:
         return self.paths.get((paper, experiment), self.metrics_dir / paper / f"{experiment}.csv")
 
     def frame(self, paper: str, experiment: str) -> pd.DataFrame | None:
-        """The CSV as a DataFrame; None if it does not exist; an empty file is an empty frame."""
+        """The CSV as a DataFrame; None if it does not exist (or is not listed); an empty file is empty."""
         ident = (paper, experiment)
         if ident not in self._frames:
             path = self.path(paper, experiment)
-            if not path.is_file():
+            if not path.is_file() or (self.paths and ident not in self.paths):
                 self._frames[ident] = None
             else:
                 try:
@@ -61,6 +65,10 @@ class CsvStore:
                 except pd.errors.EmptyDataError:
                     self._frames[ident] = pd.DataFrame()
         return self._frames[ident]
+
+    def read(self) -> list[str]:
+        """The CSV files read so far."""
+        return sorted(str(self.path(*ident)) for ident, frame in self._frames.items() if frame is not None)
 
 
 def tolerance_text(entry: dict, tolerance_abs: float | None) -> str:
@@ -170,6 +178,7 @@ def build_report(
     report["artifacts"] = (
         _artifacts(scale, papers, store, report["entries"], Path(figures_dir)) if with_artifacts else {}
     )
+    report["csvs"] = store.read()
     return report
 
 
