@@ -94,6 +94,26 @@ def test_update_of_two_layer_net_matches_hand_computation(task, method, options)
         torch.testing.assert_close(param.grad, expected[name], rtol=1e-5, atol=1e-7, msg=name)
 
 
+def test_shallow_update_is_the_output_layers_true_gradient():
+    data = toy_data()
+    model, est = make("llo", data)
+    index = torch.tensor([1, 3, 5, 7])
+    x, y = data.train.take(index)
+    t = targets_of(data, y)
+    expected, _ = hand_gradients(model, x, t, torch.zeros_like(t), est_feedback_stub(), "classification")
+    est.compute_gradients(x, y, index)
+    for name, param in model.named_parameters():
+        if name.startswith("blocks.1."):
+            torch.testing.assert_close(param.grad, expected[name], rtol=1e-5, atol=1e-7, msg=name)
+        else:
+            assert param.grad is None and not param.requires_grad, name
+
+
+def est_feedback_stub() -> torch.Tensor:
+    """A feedback matrix for the hand computation of a method that has none (its hidden part is unused)."""
+    return torch.zeros(C, WIDTH)
+
+
 def test_no_gradient_crosses_a_block_boundary():
     data = toy_data()
     for method, options in (("drtp", {}), ("f3", {"error_info": "delayed_error"}), ("dfa", {})):

@@ -387,3 +387,37 @@ def test_factors_from_weight_respect_init_ratio():
     assert factors.rank == 4
     _, s, _ = torch.linalg.svd(weight, full_matrices=False)
     assert torch.allclose(torch.linalg.matrix_norm(factors.weight() - weight, ord=2), s[4], rtol=1e-4)
+
+
+@pytest.mark.parametrize("method", __import__("alttrain.methods", fromlist=["list_methods"]).list_methods())
+def test_every_estimator_trains_sigma_after_the_switch(method):
+    from alttrain.data import load_dataset
+    from alttrain.losses import Loss
+    from alttrain.methods import create_method
+    from alttrain.models import build_model
+
+    data = load_dataset({"name": "digits"})
+    torch.manual_seed(0)
+    model = build_model({"name": "mlp", "hidden": [32, 32]}, data)
+    loss = Loss("cross_entropy", 10)
+    estimator = create_method(method, model, loss, data, torch.Generator().manual_seed(1))
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    controller = build_controller(
+        model, {"delay": 1, "stability_frequency": 100, "keep_last_layer": False}, optimizer
+    )
+    index = torch.arange(16)
+    x, y = data.train.take(index)
+    estimator.compute_gradients(x, y, index)
+    had_grad = {n for n, p in model.named_parameters() if p.grad is not None and n.endswith("weight")}
+    optimizer.step()
+    controller.after_step(1)
+    optimizer.zero_grad(set_to_none=True)
+    estimator.compute_gradients(x, y, index)
+    for name in had_grad:
+        layer = name.rsplit(".", 1)[0]
+        sigma = model.get_submodule(layer).factors.sigma
+        assert sigma.grad is not None and torch.isfinite(sigma.grad).all(), (method, layer)
+    before = {n: p.detach().clone() for n, p in model.named_parameters() if n.endswith("sigma")}
+    optimizer.step()
+    moved = [n for n, p in model.named_parameters() if n in before and not torch.equal(p, before[n])]
+    assert len(moved) == len([n for n in had_grad])

@@ -1,4 +1,5 @@
-"""Basis stability (oialr spec 2.2): the metric's invariants, the analysis controller, and OIALR in the loop."""
+"""Basis stability (oialr spec 2.2): the metric's invariants, the analysis controller, and OIALR in the
+loop."""
 
 from __future__ import annotations
 
@@ -45,7 +46,10 @@ def test_diagonal_weight_has_identity_basis_and_wide_layers_use_the_tall_view():
     q = polar_factor(torch.diag(torch.tensor([3.0, 1.0, 0.5, 2.0])))
     assert torch.allclose(q, torch.eye(4), atol=1e-6)
     assert polar_factor(torch.randn(5, 40)).shape == (40, 5)  # transposed to tall
-    assert polar_factor(torch.randn(16, 3, 3, 3)).shape == (27, 16)  # conv kernel as (C_out, C_in*kh*kw), tall
+    assert polar_factor(torch.randn(16, 3, 3, 3)).shape == (
+        27,
+        16,
+    )  # conv kernel as (C_out, C_in*kh*kw), tall
 
 
 def test_independent_gaussian_matrices_have_near_zero_stability():
@@ -60,15 +64,18 @@ def test_r_similarity_basics():
     r = r_factor(weight)
     assert (torch.diagonal(r) >= 0).all() and torch.allclose(r, torch.triu(r))
     assert math.isclose(r_similarity(r, r_factor(weight.clone())), 1.0, abs_tol=1e-6)
-    assert math.isclose(r_similarity(r, r_factor(2 * weight)), 0.0, abs_tol=1e-5)  # distance = norm of R itself
+    assert math.isclose(
+        r_similarity(r, r_factor(2 * weight)), 0.0, abs_tol=1e-5
+    )  # distance = norm of R itself
     assert math.isclose(r_similarity(r, r_factor(-weight)), 1.0, abs_tol=1e-6)  # QR signs normalised
 
 
 def test_tracker_series_and_resume():
     torch.manual_seed(4)
     model = nn.Sequential(nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 6), nn.Conv1d(2, 8, 3))
-    tracker = build_controller(model, {"mode": "stability", "series": [{"every": 2}, {"every": 1, "until": 1}]},
-                               None)
+    tracker = build_controller(
+        model, {"mode": "stability", "series": [{"every": 2}, {"every": 1, "until": 1}]}, None
+    )
     assert tracker.layers == ["0", "2", "3"]
     assert tracker.metrics() == {}  # epoch 0: snapshots only
     row1 = tracker.metrics()  # epoch 1: the "every 1" series compares with epoch 0 (unchanged weights)
@@ -77,22 +84,30 @@ def test_tracker_series_and_resume():
     with torch.no_grad():
         model[0].weight.add_(torch.randn_like(model[0].weight))
     state = tracker.state_dict()
-    resumed = build_controller(model, {"mode": "stability", "series": [{"every": 2}, {"every": 1, "until": 1}]},
-                               None)
+    resumed = build_controller(
+        model, {"mode": "stability", "series": [{"every": 2}, {"every": 1, "until": 1}]}, None
+    )
     resumed.load_state_dict(state)
     row2 = resumed.metrics()  # epoch 2: only the "every 2" series (the other ended at epoch 1)
     assert set(k.split("/")[1] for k in row2) == {"d2"}
     assert row2["stability/d2/000/0"] < 0.99 and math.isclose(row2["stability/d2/001/2"], 1.0, abs_tol=1e-6)
-    assert math.isclose(row2["stability/d2/mean"],
-                        (row2["stability/d2/000/0"] + row2["stability/d2/001/2"] + row2["stability/d2/002/3"]) / 3,
-                        rel_tol=1e-6)
+    assert math.isclose(
+        row2["stability/d2/mean"],
+        (row2["stability/d2/000/0"] + row2["stability/d2/001/2"] + row2["stability/d2/002/3"]) / 3,
+        rel_tol=1e-6,
+    )
 
 
 def test_stability_columns_in_the_loop_and_their_tidy_form(tmp_path):
-    cfg = RunConfig.from_dict(tiny_run(
-        paper="oialr", epochs=3, model={"name": "mlp", "hidden": [32]}, optimizer={"name": "adam", "lr": 1e-2},
-        lowrank={"mode": "stability", "series": [{"every": 1}]},
-    ))
+    cfg = RunConfig.from_dict(
+        tiny_run(
+            paper="oialr",
+            epochs=3,
+            model={"name": "mlp", "hidden": [32]},
+            optimizer={"name": "adam", "lr": 1e-2},
+            lowrank={"mode": "stability", "series": [{"every": 1}]},
+        )
+    )
     train(cfg, tmp_path, progress=False)
     metrics = pd.read_csv(tmp_path / "metrics.csv").assign(experiment="unit", run_id="baseline", seed=0)
     tidy = tidy_stability(metrics)
@@ -107,9 +122,13 @@ def test_stability_columns_in_the_loop_and_their_tidy_form(tmp_path):
 
 def _oialr_run(**overrides):
     # digits (64 inputs), mlp 64 -> 32 -> 10: the first Linear converts (the head stays: keep_last_layer)
-    fields = {"paper": "oialr", "epochs": 3, "model": {"name": "mlp", "hidden": [32]},
-              "optimizer": {"name": "adam", "lr": 1e-2},
-              "lowrank": {"mode": "oialr", "delay": 5, "stability_frequency": 4, "sigma_cutoff_fraction": 1e-6}}
+    fields = {
+        "paper": "oialr",
+        "epochs": 3,
+        "model": {"name": "mlp", "hidden": [32]},
+        "optimizer": {"name": "adam", "lr": 1e-2},
+        "lowrank": {"mode": "oialr", "delay": 5, "stability_frequency": 4, "sigma_cutoff_fraction": 1e-6},
+    }
     return RunConfig.from_dict(tiny_run(**{**fields, **overrides}))
 
 
@@ -117,7 +136,9 @@ def test_oialr_trainable_percent_in_the_loop_matches_the_hand_count(tmp_path):
     train(_oialr_run(), tmp_path, progress=False)
     metrics = pd.read_csv(tmp_path / "metrics.csv")
     original = (64 * 32 + 32) + (32 * 10 + 10)
-    after = (32 * 32 + 32) + (32 * 10 + 10)  # Sigma 32x32 (the tall matrix is 64x32) and both biases, the head
+    after = (32 * 32 + 32) + (
+        32 * 10 + 10
+    )  # Sigma 32x32 (the tall matrix is 64x32) and both biases, the head
     assert metrics["trainable_pct"].iloc[0] == 100.0
     assert metrics["trainable_pct"].iloc[-1] == pytest.approx(100 * after / original)
     stored = (64 * 32 + 32 * 32 + 32 * 32 + 32) + (32 * 10 + 10)
@@ -125,7 +146,9 @@ def test_oialr_trainable_percent_in_the_loop_matches_the_hand_count(tmp_path):
 
 
 def test_oialr_run_resumes_to_the_same_metrics(tmp_path, monkeypatch):
-    cfg = _oialr_run(lowrank={"mode": "oialr", "delay": 5, "stability_frequency": 4, "sigma_cutoff_fraction": 0.5})
+    cfg = _oialr_run(
+        lowrank={"mode": "oialr", "delay": 5, "stability_frequency": 4, "sigma_cutoff_fraction": 0.5}
+    )
     train(cfg, tmp_path / "full", progress=False)
     import alttrain.train as loop
 

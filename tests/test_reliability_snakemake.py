@@ -52,6 +52,19 @@ def run_to_end(workdir: Path, *extra: str, timeout: float = 1800) -> float:
     return time.monotonic() - start
 
 
+def uninterrupted_smoke_run(tmp_path_factory) -> tuple[Path, float]:
+    """The smoke DAG of PAPER run once per test session without interruption; (its folder, its wall time).
+
+    Shared with ``test_slurm_cluster.py`` (one baseline run instead of two: each costs minutes).
+    """
+    folder = tmp_path_factory.getbasetemp() / f"smoke-{PAPER}-uninterrupted"
+    done = folder / "wall-time-seconds"
+    if not done.exists():
+        folder.mkdir(exist_ok=True)
+        done.write_text(str(run_to_end(folder)))
+    return folder, float(done.read_text())
+
+
 def run_and_kill(workdir: Path, delay: float) -> bool:
     """Resume (unlock, rerun incomplete), SIGKILL the whole process group after ``delay`` seconds.
 
@@ -90,11 +103,10 @@ def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_killed_dag_resumes_to_identical_results(tmp_path):
-    straight, killed = tmp_path / "straight", tmp_path / "killed"
-    straight.mkdir()
+def test_killed_dag_resumes_to_identical_results(tmp_path, tmp_path_factory):
+    straight, duration = uninterrupted_smoke_run(tmp_path_factory)
+    killed = tmp_path / "killed"
     killed.mkdir()
-    duration = run_to_end(straight)
     start = time.monotonic()
     subprocess.run(snakemake(killed, "-n", TARGET), env=environment(), capture_output=True, check=True)
     startup = time.monotonic() - start  # each restart spends this long building the DAG before any job runs

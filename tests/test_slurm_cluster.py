@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from test_reliability_snakemake import PAPER, TARGET, uninterrupted_smoke_run
+
 REPO = Path(__file__).resolve().parents[1]
-PAPER = os.environ.get("ALTTRAIN_SLURM_TEST_PAPER", "f3")
-TARGET = "results/verification/report.json"
 TIMING_COLUMNS = ("wall_time_s",)
 
 
@@ -132,18 +132,13 @@ def requirements(helper) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_smoke_dag_on_slurm_equals_local_run(tmp_path):
+def test_smoke_dag_on_slurm_equals_local_run(tmp_path, tmp_path_factory):
     helper = load_helper()
     requirements(helper)
     bin_dir = Path(sys.executable).parent
-    local, remote = tmp_path / "local", tmp_path / "slurm-run"
-    local.mkdir()
+    local, _ = uninterrupted_smoke_run(tmp_path_factory)  # the same DAG run locally (a shared baseline)
+    remote = tmp_path / "slurm-run"
     remote.mkdir()
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run(
-        snakemake(local, "--cores", "2"), env=env, capture_output=True, text=True, timeout=1800
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
 
     cluster = helper.Cluster(tmp_path / "slurm")
     started = cluster.processes  # filled by start(); kept to check that stop() ended every daemon

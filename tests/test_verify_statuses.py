@@ -247,3 +247,11 @@ def test_filling_a_null_in_a_copy_of_the_real_file_is_all_it_takes(tmp_path, pap
         row = next(e for e in report["entries"] if e["id"] == target["id"])
         assert row["reproduced"] == pytest.approx(reproduced)
         assert row["status"] == expected, row
+
+
+def test_with_a_csv_list_a_leftover_csv_of_another_run_is_not_read(tmp_path):
+    _, metrics = write_case(tmp_path, published(), {"fc": fc_frame(), "old": fc_frame(scale="paper")})
+    store = CsvStore(metrics, [metrics / "fg" / "fc.csv"])
+    assert store.frame("fg", "fc") is not None and store.frame("fg", "old") is None
+    assert CsvStore(metrics).frame("fg", "old") is not None  # without a list: whatever is there
+    assert store.read() == [str(metrics / "fg" / "fc.csv")]

@@ -24,6 +24,7 @@ rule run_fg_closed_form:
     wildcard_constraints:
         function="|".join(FG_FUNCTIONS),
     threads: 1
+    priority: 1  # the Rosenbrock sweep is the longest fg job: start it first
     resources:
         mem_mb=2000,
         runtime=30,

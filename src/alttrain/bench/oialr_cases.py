@@ -126,7 +126,7 @@ def _bench_controller(record: CaseRecord, settings: Settings) -> None:
         f"oialr_vit {shape} batch {batch}, {sum(p.numel() for p in model.parameters()):,} "
         f"stored parameters after the switch, {trainable:,} trainable, {layers} low-rank layers"
     )
-    heavy = dataclasses.replace(settings, repeats=min(settings.repeats, 5), warmup=1, flops=False)
+    heavy = dataclasses.replace(settings, repeats=min(settings.repeats, 3), warmup=1, flops=False)
     measure_group(
         record,
         "mini-ViT",

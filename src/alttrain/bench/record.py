@@ -102,6 +102,7 @@ def measure_group(
     forward_flops: int | None = None,
     items_per_call: int | None = None,
     item_unit: str = "samples",
+    skip_flops: tuple[str, ...] = (),
 ) -> dict[str, dict[str, Any]]:
     """Time ``variants`` interleaved, then measure each one's peak memory and FLOPs; one row per variant.
 
@@ -114,6 +115,7 @@ def measure_group(
         forward_flops: FLOPs of one plain forward pass; rows then get ``flops_per_forward``.
         items_per_call: work items per call (samples, steps x runs) for the throughput column.
         item_unit: name of the items.
+        skip_flops: variants whose FLOPs are not counted (counting costs one more call).
 
     Returns:
         The new rows by variant name.
@@ -135,9 +137,13 @@ def measure_group(
             "ratio": timing.median_s / base if base else None,
         }
         row["peak_mem_bytes"] = record.attempt(
-            f"{group}: {name}: peak memory", lambda fn=fn: peak_memory(fn, settings)
+            # why warm only for fast calls: a slow call's own MiBs dwarf the code pages a first call faults in
+            f"{group}: {name}: peak memory",
+            lambda fn=fn, warm=timing.median_s < 1.0: peak_memory(fn, settings, warm=warm),
         )
-        flops = record.attempt(f"{group}: {name}: FLOP count", lambda fn=fn: count_flops(fn, settings))
+        flops = None
+        if name not in skip_flops:
+            flops = record.attempt(f"{group}: {name}: FLOP count", lambda fn=fn: count_flops(fn, settings))
         row["flops"] = flops
         row["flops_per_forward"] = flops / forward_flops if flops and forward_flops else None
         row["gflop_per_s"] = flops / timing.median_s / 1e9 if flops else None

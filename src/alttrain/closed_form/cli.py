@@ -86,9 +86,11 @@ def custom_angle(settings: dict[str, Any]):
             for angle in settings["angles"]:
                 approaches.append(Approach(f"{label}_k{k}_a{angle:g}", aggregation, k, "specific_angle", angle))
                 lrs.append([custom_learning_rate(function, n, aggregation, k, angle)])
-    result = run_sweep(function, [n], approaches, lrs, list(settings["seeds"]), patiences=(settings["patience"],),
-                       max_steps=settings.get("max_steps"), gram_solver="qr")
-    opt = final_rows(result, settings["patience"])
+    search = settings.get("search_patience", 100)
+    result = run_sweep(function, [n], approaches, lrs, list(settings["seeds"]),
+                       patiences=(settings["patience"], search), max_steps=settings.get("max_steps"),
+                       gram_solver="qr")
+    opt = final_rows(result, settings["patience"], search)
     opt.insert(3, "approach_family", [a.name.rsplit("_a", 1)[0] for a in approaches for _ in range(len(result.seeds))])
     curves = curve_rows(result, settings["patience"], settings.get("curve_points", 100))
     return approx, opt, curves

@@ -51,6 +51,21 @@ class Approach:
     normalize: bool = False
 
 
+def stop_step(values, patience: int) -> int:
+    """The step at which the early-stopping rule stops a run with the value sequence ``values`` (f_0, f_1, ...).
+
+    Reference implementation of the rule that :func:`run_sweep` applies vectorised: step t counts as no
+    improvement when f_t is not below f_{t-1} (ties and NaN included); the run stops at the step where the count of
+    consecutive such steps reaches ``patience``, or at the last step.
+    """
+    count = 0
+    for step in range(1, len(values)):
+        count = count + 1 if not values[step] < values[step - 1] else 0
+        if count >= patience or values[step] != values[step]:  # NaN != NaN: stop on NaN
+            return step
+    return len(values) - 1
+
+
 def parse_approach(name: str) -> tuple[str, int]:
     """(aggregation, k) of a standard approach id: bp, fg_k1, fg_mean_k<k>, frog_k<k>."""
     if name == "bp":

@@ -81,6 +81,6 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
         for ax in row[len(layers) :]:
             ax.axis("off")
         row[0].set_ylabel("cosine with backprop")
-        row[len(layers) - 1].legend(fontsize=5, ncol=1, loc="lower right")  # the output block has every method
+        row[len(layers) - 1].legend(fontsize=5, loc="lower right")  # the output block has every method
     fig.tight_layout()
     return fig

@@ -76,7 +76,14 @@ def _panels(frames: dict[str, pd.DataFrame]) -> list[tuple[str, pd.DataFrame | N
 
 def draw(frames: dict[str, pd.DataFrame], context: Context):
     panels = _panels(frames)
-    fig, axes = plt.subplots(len(panels), 2, figsize=(8.5, 2.1 * len(panels)), squeeze=False)
+    heights = [1.0 if curves is not None else 0.45 for _, curves, _, _ in panels]  # short not-run rows
+    fig, axes = plt.subplots(
+        len(panels),
+        2,
+        figsize=(8.5, 2.1 * sum(heights)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )
     for row, (title, curves, task, reason) in zip(axes, panels, strict=True):
         if curves is None:
             placeholder(row[0], f"{title}: {not_run_cell(reason)}")

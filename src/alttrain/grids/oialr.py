@@ -19,6 +19,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from alttrain.errors import UserError
 from alttrain.grids import Settings
 from alttrain.workflow import deep_merge
 
@@ -94,6 +95,9 @@ def _not_run_reason(key: str, spec: dict[str, Any], settings: Settings) -> str |
 def _variants(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per variant: the run-config fields that differ (lowrank, schedule, optimizer)."""
     base = {k: copy.deepcopy(spec[k]) for k in RUN_KEYS if k in spec}
+    everies = [s["every"] for s in (spec.get("stability") or {}).get("series", [])]
+    if len(set(everies)) != len(everies):
+        raise UserError(f"oialr stability.series: each 'every' may appear once, got {everies}")
     variants = {
         "baseline": dict(
             base, lowrank=({"mode": "stability", **spec["stability"]} if spec.get("stability") else None)

@@ -237,8 +237,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         "## Summary",
         "",
-        "| paper | " + " | ".join(ENTRY_STATUSES) + " | claims: " + " | ".join(CLAIM_STATUSES) + " |",
-        "|---" * (2 + len(ENTRY_STATUSES) + len(CLAIM_STATUSES) - 1) + "|",
+        "| paper | " + " | ".join([*ENTRY_STATUSES, *(f"claims {s}" for s in CLAIM_STATUSES)]) + " |",
+        "|---" * (1 + len(ENTRY_STATUSES) + len(CLAIM_STATUSES)) + "|",
     ]
     for paper, tally in report["counts"].items():
         cells = [tally["entries"][s] for s in ENTRY_STATUSES] + [tally["claims"][s] for s in CLAIM_STATUSES]
