@@ -115,8 +115,33 @@ def test_vit_accepts_flat_square_images(spec):
     assert model(torch.randn(4, 784)).shape == (4, 10)
 
 
-def test_resnetrs101_is_convertible():
+@pytest.mark.parametrize(
+    ("spec", "shape", "eligible_count"),
+    [
+        ({"name": "oialr_resnetrs101"}, (3, 64, 64), 174),  # 173 low-rank layers, the fc head kept (spec 3.3)
+        ({"name": "oialr_vit_b16"}, (3, 224, 224), 50),  # 49 low-rank layers, the head kept (spec 3.2)
+    ],
+)
+def test_imagenet_models_convert_and_still_run(spec, shape, eligible_count):
     with torch.device("meta"):
-        model = build_model({"name": "oialr_resnetrs101"}, _image_data((3, 64, 64), classes=1000))
-    names = eligible_layers(model)
-    assert names[-1] == "fc" and len(names) == 174  # keep_last_layer keeps the head: 173 low-rank layers
+        model = build_model(spec, _image_data(shape, classes=1000))
+        names = eligible_layers(model)
+        assert len(names) == eligible_count and names[-1] in ("fc", "head")
+        controller = build_controller(model, {"delay": 200, "stability_frequency": 100}, None)
+        ranks = {}
+        for name in controller.targets:
+            weight = model.get_submodule(name).weight
+            ranks[name] = min(weight.shape[0], math.prod(weight.shape[1:]))
+        controller.load_state_dict(
+            {
+                "phase": "low_rank",
+                "count": 200,
+                "next_check": 300,
+                "counter": 0,
+                "checks": 1,
+                "stable_delay": dict.fromkeys(ranks, 0),
+                "ranks": ranks,
+                "shapes": ranks,
+            }
+        )
+        assert model(torch.empty(2, *shape)).shape == (2, 1000)  # shapes of every low-rank forward agree

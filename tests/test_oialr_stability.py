@@ -98,6 +98,20 @@ def test_tracker_series_and_resume():
     )
 
 
+def test_tracker_reads_attention_and_conv_weights():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = nn.MultiheadAttention(8, 2)
+            self.conv = nn.Conv2d(3, 8, 3)
+
+    tracker = build_controller(Net(), {"mode": "stability", "series": [{"every": 1}]}, None)
+    assert tracker.layers == ["attention", "attention.out_proj", "conv"]
+    tracker.metrics()
+    row = tracker.metrics()
+    assert math.isclose(row["stability/d1/000/attention"], 1.0, abs_tol=1e-6)  # the packed 24 x 8 projection
+
+
 def test_stability_columns_in_the_loop_and_their_tidy_form(tmp_path):
     cfg = RunConfig.from_dict(
         tiny_run(

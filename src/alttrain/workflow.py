@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,7 @@ def check_config(config: dict[str, Any], schema_path: str | Path) -> None:
 
     schema_path = Path(schema_path).resolve()
 
+    @functools.cache  # why: the registry does not keep retrieved resources; each $ref would re-read the file
     def retrieve(uri: str) -> Resource:
         return Resource.from_contents(yaml.safe_load((schema_path.parent / Path(uri).name).read_text()))
 

@@ -4,28 +4,24 @@
 from alttrain.grids import Settings  # noqa: E402
 from alttrain.grids import oialr as oialr_grid  # noqa: E402
 
-OIALR_PLAN = oialr_grid.experiment_plan(config.get("oialr", {}), Settings.from_config(config))
-OIALR_RESOURCES = REPO / "resources" / "oialr"
+OIALR_PLAN = oialr_grid.experiment_plan(
+    config.get("oialr", {}), Settings.from_config(config)
+)
+OIALR_CSVS = oialr_grid.experiment_csvs(RUNS)
+OIALR_REFERENCES = [
+    str(REPO / "resources" / "oialr" / name)
+    for name in ("facts.yaml", "af-192-mse.csv", "af-720-mse.csv")
+]
 
 
 localrules:
     collect_oialr_results,
 
 
-def oialr_experiment_csvs(wildcards):
-    """Aggregated final and curves CSVs of every oialr training experiment of this scale."""
-    experiments = sorted({key.split("/")[1] for key in RUNS if key.startswith("oialr/")})
-    return [f"results/metrics/oialr/{e}{suffix}.csv" for e in experiments for suffix in ("", "_curves")]
-
-
 rule collect_oialr_results:
     input:
-        csvs=oialr_experiment_csvs,
-        references=[
-            str(OIALR_RESOURCES / "facts.yaml"),
-            str(OIALR_RESOURCES / "af-192-mse.csv"),
-            str(OIALR_RESOURCES / "af-720-mse.csv"),
-        ],
+        csvs=OIALR_CSVS,
+        references=OIALR_REFERENCES,
     output:
         final="results/metrics/oialr/collected_final.csv",
         curves="results/metrics/oialr/collected_curves.csv",
@@ -35,15 +31,16 @@ rule collect_oialr_results:
         hparams="results/metrics/oialr/hparams.csv",
         reference_autoformer="results/metrics/oialr/reference_autoformer.csv",
         reference_stability="results/metrics/oialr/reference_stability.csv",
+    log:
+        "results/logs/oialr/collect_results.log",
+    conda:
+        "../../envs/plot.yaml"
     params:
         plan=json.dumps(OIALR_PLAN, sort_keys=True),
         scale=SCALE,
-        references=str(OIALR_RESOURCES),
-    log:
-        "results/logs/oialr/collect_results.log",
     shell:
         "python -m alttrain oialr-collect --scale {params.scale} --plan {params.plan:q} "
-        "--references {params.references:q} --final {output.final} --curves {output.curves} "
+        "--references {input.references:q} --final {output.final} --curves {output.curves} "
         "--stability {output.stability} --stability-summary {output.stability_summary} "
         "--status {output.status} --hparams {output.hparams} "
         "--reference-autoformer {output.reference_autoformer} "

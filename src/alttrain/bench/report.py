@@ -82,6 +82,12 @@ def targets_table(results: dict[str, Any]) -> list[str]:
 def case_section(case: dict[str, Any]) -> list[str]:
     """One case: sizes, the measurement table, notes and errors."""
     lines = [f"## {case['title']} (`{case['name']}`: {case['status']})", ""]
+    if case.get("seconds") is not None:
+        lines += [
+            f"Measured {case.get('measured_at', '?')} in {fmt_seconds(case['seconds'])} wall, "
+            f"{fmt_seconds(case.get('cpu_seconds'))} CPU.",
+            "",
+        ]
     if case.get("sizes"):
         lines += ["Sizes: " + "; ".join(f"{k} = {v}" for k, v in case["sizes"].items()), ""]
     if case.get("rows"):

@@ -187,3 +187,9 @@ def training_runs(section: dict[str, Any], settings: Settings) -> list[dict[str,
                     )
                 )
     return runs
+
+
+def experiment_csvs(run_keys: list[str] | dict[str, Any]) -> list[str]:
+    """Aggregated final and curves CSVs of the oialr training experiments among ``run_keys`` (``RUNS``)."""
+    experiments = sorted({key.split("/")[1] for key in run_keys if key.startswith("oialr/")})
+    return [f"results/metrics/oialr/{e}{suffix}.csv" for e in experiments for suffix in ("", "_curves")]

@@ -79,11 +79,17 @@ def _snapshot_stability(before: Path, after: Path, definition: str):
 
 
 def collect_main(argv: list[str]) -> int:
-    """``oialr-collect --scale S --plan JSON --references DIR --final F ... CSV...``."""
+    """``oialr-collect --scale S --plan JSON --references FILES --final F ... CSV...``."""
     parser = argparse.ArgumentParser(prog="alttrain oialr-collect")
     parser.add_argument("--scale", required=True)
     parser.add_argument("--plan", required=True, help="experiment plan as JSON (alttrain.grids.oialr)")
-    parser.add_argument("--references", type=Path, required=True, help="resources/oialr folder")
+    parser.add_argument(
+        "--references",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="the vendored facts.yaml, af-192-mse.csv and af-720-mse.csv (resources/oialr)",
+    )
     outputs = (
         "final",
         "curves",
@@ -102,13 +108,15 @@ def collect_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from alttrain.lowrank.collect import collect, load_plan
 
-    if not (args.references / "facts.yaml").is_file():
-        raise UserError(f"{args.references} lacks facts.yaml (the vendored OIALR reference data)")
+    folders = {path.parent for path in args.references}
+    needed = ("facts.yaml", "af-192-mse.csv", "af-720-mse.csv")
+    if len(folders) != 1 or not all((next(iter(folders)) / name).is_file() for name in needed):
+        raise UserError(f"--references must be {', '.join(needed)} of one folder (resources/oialr)")
     collect(
         args.csvs,
         load_plan(args.plan),
         args.scale,
-        args.references,
+        next(iter(folders)),
         {name: getattr(args, name) for name in outputs},
     )
     return 0
