@@ -10,15 +10,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from alttrain.closed_form.cli import custom_angle, export_lrs, sweep  # noqa: E402
 from alttrain.closed_form.approx import approximation_quality  # noqa: E402
+from alttrain.closed_form.cli import custom_angle, export_lrs, sweep  # noqa: E402
 from alttrain.figures import figure_modules  # noqa: E402
 from alttrain.figures.fg_common import APPROACHES, NOT_RUN  # noqa: E402
 from alttrain.figures.style import Context  # noqa: E402
 from alttrain.tables import table_modules  # noqa: E402
 
-SETTINGS = {"dims": [1, 4, 16], "approaches": list(APPROACHES), "seeds": [0, 1], "patience": 50,
-            "search_patience": 100, "max_steps": 30, "curve_points": 10, "curve_dims": [4, 16]}
+SETTINGS = {
+    "dims": [1, 4, 16],
+    "approaches": list(APPROACHES),
+    "seeds": [0, 1],
+    "patience": 50,
+    "search_patience": 100,
+    "max_steps": 30,
+    "curve_points": 10,
+    "curve_dims": [4, 16],
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +36,52 @@ def frames() -> dict[str, pd.DataFrame]:
         final, curves, _ = sweep(function, SETTINGS)
         out[f"closed_form_{function}.csv"], out[f"closed_form_{function}_curves.csv"] = final, curves
     out["approx_quality.csv"] = approximation_quality([1, 4, 16, 64], [1, 2, 4, 16], 30)
-    approx, opt, curves = custom_angle({"dim": 64, "angles": [30, 90], "approx_tangents": [4], "opt_tangents": [16],
-                                        "samples": 20, "seeds": [0], "patience": 50, "max_steps": 20})
-    out["custom_angle_approx.csv"], out["custom_angle_opt.csv"], out["custom_angle_opt_curves.csv"] = approx, opt, curves
+    approx, opt, curves = custom_angle(
+        {
+            "dim": 64,
+            "angles": [30, 90],
+            "approx_tangents": [4],
+            "opt_tangents": [16],
+            "samples": 20,
+            "seeds": [0],
+            "patience": 50,
+            "max_steps": 20,
+        }
+    )
+    out["custom_angle_approx.csv"], out["custom_angle_opt.csv"], out["custom_angle_opt_curves.csv"] = (
+        approx,
+        opt,
+        curves,
+    )
     out["lrs_nn.csv"], out["lrs_math.csv"], out["lrs_custom.csv"] = export_lrs()
-    runs = [{"approach": a, "width": 256, "task": "fc_w256", "seed": s, "best_test_acc": 90.0 + s,
-             "final_test_acc": 89.0, "dataset": "MNIST-5k"} for a in APPROACHES for s in (0, 1)]
+    runs = [
+        {
+            "approach": a,
+            "width": 256,
+            "task": "fc_w256",
+            "seed": s,
+            "best_test_acc": 90.0 + s,
+            "final_test_acc": 89.0,
+            "dataset": "MNIST-5k",
+        }
+        for a in APPROACHES
+        for s in (0, 1)
+    ]
     out["fc_mnist.csv"] = pd.DataFrame(runs)
     out["sota.csv"] = pd.DataFrame([{**r, "task": "vit_mnist"} for r in runs])
-    curve = [{"approach": a, "task": "fc_w256", "seed": 0, "epoch": e, "val_loss": 1.0 / (e + 1),
-              "test_acc": 10.0 * e, "align_cosine": 0.1 if a != "bp" else None}
-             for a in APPROACHES for e in range(3)]
+    curve = [
+        {
+            "approach": a,
+            "task": "fc_w256",
+            "seed": 0,
+            "epoch": e,
+            "val_loss": 1.0 / (e + 1),
+            "test_acc": 10.0 * e,
+            "align_cosine": 0.1 if a != "bp" else None,
+        }
+        for a in APPROACHES
+        for e in range(3)
+    ]
     out["fc_mnist_curves.csv"] = pd.DataFrame(curve)
     out["sota_curves.csv"] = pd.DataFrame()
     return out
@@ -50,12 +93,24 @@ def _fg(modules: dict) -> dict:
 
 def test_every_spec_artifact_exists():
     ids = set(_fg(figure_modules())) | set(_fg(table_modules()))
-    assert ids >= {"fg_fig_illustration", "fg_fig_approx_vs_n", "fg_fig_approx_vs_k", "fg_fig_closed_form",
-                   "fg_fig_closed_form_curves", "fg_fig_custom_angle_approx", "fg_fig_custom_angle_opt",
-                   "fg_fig_nn_curves", "fg_tab_fc_mnist", "fg_tab_sota", "fg_tab_closed_form", "fg_tab_lrs_nn",
-                   "fg_tab_lrs_math"}
+    assert ids >= {
+        "fg_fig_illustration",
+        "fg_fig_approx_vs_n",
+        "fg_fig_approx_vs_k",
+        "fg_fig_closed_form",
+        "fg_fig_closed_form_curves",
+        "fg_fig_custom_angle_approx",
+        "fg_fig_custom_angle_opt",
+        "fg_fig_nn_curves",
+        "fg_tab_fc_mnist",
+        "fg_tab_sota",
+        "fg_tab_closed_form",
+        "fg_tab_lrs_nn",
+        "fg_tab_lrs_math",
+    }
 
 
+@pytest.mark.slow  # ~10 s of matplotlib layout; the smoke workflow draws every figure as well
 def test_figures_draw(frames):
     for figure_id, module in _fg(figure_modules()).items():
         inputs = {name: frames[name] for name in module.SPEC.inputs}

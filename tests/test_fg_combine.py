@@ -31,7 +31,9 @@ def test_combine_per_sample_columns():
     out = combine(tangents, jvps, "sum")
     assert out.shape == (3, 2)
     assert torch.allclose(out, torch.tensor([[1.0, 4.0], [4.0, 0.0], [0.0, 12.0]], dtype=torch.float64))
-    projection = combine(tangents, jvps, "orthogonal_projection")  # V invertible: the gradients g_b = V^-1 d_b
+    projection = combine(
+        tangents, jvps, "orthogonal_projection"
+    )  # V invertible: the gradients g_b = V^-1 d_b
     expected = torch.linalg.solve(tangents, jvps).T
     assert torch.allclose(projection, expected)
 
@@ -65,14 +67,18 @@ def test_projection_invariants():
     again = combine(tangents, tangents @ projection, "orthogonal_projection")
     assert torch.allclose(again, projection)  # idempotent
     assert torch.allclose(tangents @ (grad - projection), torch.zeros(k, dtype=torch.float64), atol=1e-12)
-    mixing = torch.randn(k, k, generator=generator, dtype=torch.float64) + 3 * torch.eye(k, dtype=torch.float64)
+    mixing = torch.randn(k, k, generator=generator, dtype=torch.float64) + 3 * torch.eye(
+        k, dtype=torch.float64
+    )
     mixed = mixing @ tangents  # another basis of the same span
     assert torch.allclose(combine(mixed, mixed @ grad, "orthogonal_projection"), projection)
     scaled = tangents * torch.tensor([[0.1], [5.0], [1.0], [2.0], [0.3]], dtype=torch.float64)
     assert torch.allclose(combine(scaled, scaled @ grad, "orthogonal_projection"), projection)
     orthonormal = torch.linalg.qr(tangents.T).Q.T  # (k, n) orthonormal rows
-    assert torch.allclose(combine(orthonormal, orthonormal @ grad, "orthogonal_projection"),
-                          combine(orthonormal, orthonormal @ grad, "sum"))
+    assert torch.allclose(
+        combine(orthonormal, orthonormal @ grad, "orthogonal_projection"),
+        combine(orthonormal, orthonormal @ grad, "sum"),
+    )
 
 
 def test_every_combination_is_a_descent_direction():
@@ -89,7 +95,9 @@ def test_inverse_solver_loses_accuracy_when_k_is_close_to_n():
     generator = torch.Generator().manual_seed(0)
     errors = {"qr": [], "inverse": []}
     for _ in range(20):
-        tangents = torch.randn(64, 64, generator=generator)  # k = n: the projection should return grad exactly
+        tangents = torch.randn(
+            64, 64, generator=generator
+        )  # k = n: the projection should return grad exactly
         grad = torch.randn(64, generator=generator)
         for solver in errors:
             estimate = combine(tangents, tangents @ grad, "orthogonal_projection", gram_solver=solver)
@@ -131,10 +139,18 @@ def test_expected_cosine_formula_anchors():
     for n, anchor in ((2, 0.6366), (16, 0.2026), (64, 0.1001), (1024, 0.02494), (16384, 0.006234)):
         assert expected_cosine_single(n) == pytest.approx(anchor, rel=1e-3)
         assert expected_cosine_single(n) == pytest.approx(math.sqrt(2 / (math.pi * n)), rel=2 / n + 1e-3)
-    for (n, k), anchor in (((64, 4), 0.2359), ((64, 16), 0.4942), ((64, 32), 0.7044), ((1024, 2), 0.03918),
-                           ((1024, 16), 0.1231), ((1024, 64), 0.2491)):
+    for (n, k), anchor in (
+        ((64, 4), 0.2359),
+        ((64, 16), 0.4942),
+        ((64, 32), 0.7044),
+        ((1024, 2), 0.03918),
+        ((1024, 16), 0.1231),
+        ((1024, 64), 0.2491),
+    ):
         assert expected_chi(k) / expected_chi(n) == pytest.approx(anchor, rel=2e-3)
-    assert scaling_correction("orthogonal_projection", 4, 64) == pytest.approx(expected_chi(4) / expected_chi(64))
+    assert scaling_correction("orthogonal_projection", 4, 64) == pytest.approx(
+        expected_chi(4) / expected_chi(64)
+    )
     assert scaling_correction("orthogonal_projection", 64, 16) == 1.0
 
 

@@ -46,14 +46,17 @@ def test_paper_grid_has_the_specs_run_count():
     assert len(closed["dims"]) * len(closed["approaches"]) * len(closed["seeds"]) * 3 == 1320
 
 
-@pytest.mark.parametrize(("path", "value", "word"), [
-    (("closed_form", "dims"), [3], "closed_form.dims"),
-    (("closed_form", "approaches"), ["frog_3"], "closed_form.approaches"),
-    (("custom_angle", "angles"), [10], "custom_angle.angles"),
-    (("fc", "widths"), [300], "fc.widths"),
-    (("sota", "lr_table"), "latest", "sota.lr_table"),
-    (("approx_quality", "method"), "exact", "approx_quality.method"),
-])
+@pytest.mark.parametrize(
+    ("path", "value", "word"),
+    [
+        (("closed_form", "dims"), [3], "closed_form.dims"),
+        (("closed_form", "approaches"), ["frog_3"], "closed_form.approaches"),
+        (("custom_angle", "angles"), [10], "custom_angle.angles"),
+        (("fc", "widths"), [300], "fc.widths"),
+        (("sota", "lr_table"), "latest", "sota.lr_table"),
+        (("approx_quality", "method"), "exact", "approx_quality.method"),
+    ],
+)
 def test_bad_values_are_refused_with_the_key_named(path, value, word):
     config = merged("smoke")
     config["fg"][path[0]][path[1]] = value
@@ -86,21 +89,28 @@ def test_learning_rates_equal_the_shared_reference(shared_reference):
     for row in _read(shared_reference / "multitangent" / "lrs_math_with_search_loss.csv"):
         approach = _authors_id(row["gradient_approach"], row["k"])
         assert fg_grid.math_learning_rate(names[row["function"]], int(row["n"]), approach) == float(row["lr"])
-    head = {(r["model"], r["dataset"], _authors_id(r["gradient_approach"], r["k"])): float(r["lr"])
-            for r in _read(shared_reference / "multitangent" / "lrs_sota_nns.csv")}
+    head = {
+        (r["model"], r["dataset"], _authors_id(r["gradient_approach"], r["k"])): float(r["lr"])
+        for r in _read(shared_reference / "multitangent" / "lrs_sota_nns.csv")
+    }
     for row in _read(shared_reference / "multitangent" / "lrs_sota_nns_with_search_loss.csv"):
         approach = _authors_id(row["gradient_approach"], row["k"])
         task = f"{row['model']}_{row['dataset']}"
         assert fg_grid.nn_learning_rate(task, approach, "pre2025") == float(row["lr"])
-        assert fg_grid.nn_learning_rate(task, approach, "head") == head[(row["model"], row["dataset"], approach)]
+        assert (
+            fg_grid.nn_learning_rate(task, approach, "head") == head[(row["model"], row["dataset"], approach)]
+        )
     for row in _read(shared_reference / "multitangent" / "lrs_fc_nns_with_search_loss.csv"):
         task = row["model"].replace("fc_w=", "fc_w")
-        assert fg_grid.nn_learning_rate(task, _authors_id(row["gradient_approach"], row["k"])) == float(row["lr"])
+        assert fg_grid.nn_learning_rate(task, _authors_id(row["gradient_approach"], row["k"])) == float(
+            row["lr"]
+        )
     for row in _read(shared_reference / "multitangent" / "lrs_math__custom_tangents_with_search_loss.csv"):
         angle = re.search(r"specific_angle_(\d+)", row["optimizer"])
         aggregation = "mean" if row["gradient_approach"] == "fg-mean" else "orthogonal_projection"
-        lr = fg_grid.custom_learning_rate("styblinski_tang", 64, aggregation, int(row["k"]),
-                                          float(angle.group(1)) if angle else 90.0)
+        lr = fg_grid.custom_learning_rate(
+            "styblinski_tang", 64, aggregation, int(row["k"]), float(angle.group(1)) if angle else 90.0
+        )
         assert lr == float(row["lr"])
 
 
@@ -118,10 +128,14 @@ def test_published_file_holds_placeholders_and_references(shared_reference):
     names = {"sphere": "sphere", "rosenbrock": "rosenbrock", "styblinski-tang": "styblinski_tang"}
     for row in _read(shared_reference / "multitangent" / "lrs_math_with_search_loss.csv"):
         approach = _authors_id(row["gradient_approach"], row["k"])
-        entry = entries[f"fg_ref/closed_form/{names[row['function']]}/n{row['n']}/{approach}/search_final_value"]
+        entry = entries[
+            f"fg_ref/closed_form/{names[row['function']]}/n{row['n']}/{approach}/search_final_value"
+        ]
         assert entry["value"] == float(row["loss"])
         assert entry["metric"] == "final_value_search"
     values = [e["value"] for e in data["entries"] if e["value"] is not None]
     assert all(isinstance(v, float) for v in values)
-    assert {c["id"] for c in data["claims"]} >= {"fg_claim_more_tangents_higher_cosine",
-                                                   "fg_claim_projection_at_least_mean_cosine"}
+    assert {c["id"] for c in data["claims"]} >= {
+        "fg_claim_more_tangents_higher_cosine",
+        "fg_claim_projection_at_least_mean_cosine",
+    }

@@ -1,4 +1,6 @@
-"""fg: the forward-gradient estimator on networks (weight / activity perturbation, simulated / true forward mode)."""
+"""fg: the forward-gradient estimator on networks (weight / activity perturbation, simulated / true forward
+mode).
+"""
 
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ def test_weight_jvp_equals_gradient_dot_tangent(name, digits):
     params = [p for p in model.parameters()]
     grads = torch.autograd.grad(LOSS(model(x), y), params)
     flat = torch.cat([g.reshape(-1) for g in grads])
-    tangents = torch.randn(3, flat.numel(), generator=torch.Generator().manual_seed(2))
+    tangents = torch.randn(2, flat.numel(), generator=torch.Generator().manual_seed(2))
     jvps = fp.forward_weight_jvps(model, LOSS, x, y, tangents)
     assert torch.allclose(jvps, tangents @ flat, rtol=1e-3, atol=1e-4 * float(flat.norm()))
 
@@ -78,13 +80,15 @@ def test_forward_and_simulated_activity_modes_agree(name, how, digits):
         model.zero_grad(set_to_none=True)
         fp.activity_perturbation_step(_estimator(model, digits, k=4, combine=how, mode=mode), x, y, tangents)
         results[mode] = _grads(model)
-    assert torch.allclose(results["forward"], results["simulated"], rtol=1e-4,
-                          atol=1e-5 * float(results["simulated"].norm()))
+    assert torch.allclose(
+        results["forward"], results["simulated"], rtol=1e-4, atol=1e-5 * float(results["simulated"].norm())
+    )
 
 
 def test_activity_jvps_with_batch_norm(digits):
     """ResNet18: per-sample JVPs agree in eval mode; in train mode BatchNorm couples the samples, so a tangent
-    shared by the batch gives per-sample values that differ, but their sum over the batch is the same."""
+    shared by the batch gives per-sample values that differ, but their sum over the batch is the same.
+    """
     torch.manual_seed(0)
     model = build_model(MODELS["fg_resnet18"], digits)
     x, y = _batch(digits, 8)
@@ -118,8 +122,9 @@ def test_activity_projection_with_full_rank_tangents_gives_backprop():
     loss = Loss("cross_entropy", 3)
     x, y = data.train.x, data.train.y
     true = torch.autograd.grad(loss(model(x), y), list(model.parameters()))
-    est = create_method("fg", model, loss, data, torch.Generator().manual_seed(0), k=11,
-                        combine="orthogonal_projection")
+    est = create_method(
+        "fg", model, loss, data, torch.Generator().manual_seed(0), k=11, combine="orthogonal_projection"
+    )
     model.zero_grad(set_to_none=True)
     est.compute_gradients(x, y, torch.arange(12))
     for p, g in zip(model.parameters(), true, strict=True):
@@ -134,8 +139,17 @@ def test_weight_projection_with_full_rank_tangents_gives_backprop():
     x, y = data.train.x, data.train.y
     true = torch.autograd.grad(loss(model(x), y), list(model.parameters()))
     for mode in ("simulated", "forward"):
-        est = create_method("fg", model, loss, data, torch.Generator().manual_seed(0), k=20,
-                            combine="orthogonal_projection", perturbation="weight", mode=mode)
+        est = create_method(
+            "fg",
+            model,
+            loss,
+            data,
+            torch.Generator().manual_seed(0),
+            k=20,
+            combine="orthogonal_projection",
+            perturbation="weight",
+            mode=mode,
+        )
         model.zero_grad(set_to_none=True)
         est.compute_gradients(x, y, torch.arange(12))
         for p, g in zip(model.parameters(), true, strict=True):
@@ -143,7 +157,7 @@ def test_weight_projection_with_full_rank_tangents_gives_backprop():
 
 
 def test_single_tangent_activity_jvp_is_the_perturbed_network_derivative():
-    """Mean, k = 1: the per-sample JVPs are derivatives of each sample's loss with the block outputs perturbed."""
+    """Mean, k = 1: the per-sample JVPs are the derivatives of each sample's perturbed loss."""
     data = _tiny_mlp_data(4, 3)
     torch.manual_seed(0)
     model = build_model({"name": "mlp", "hidden": [8]}, data).double()
@@ -189,6 +203,7 @@ def test_estimator_options_are_validated(digits):
 
 def test_model_block_structure(digits):
     """Tangent dimensions of the activity blocks (spec section 7.15) on 28x28 and 32x32 inputs."""
+
     def fake(shape, classes=10):
         split = Split(torch.zeros(2, *shape), torch.zeros(2, dtype=torch.long))
         return DataSplits("fake", "fake", "classification", classes, shape, split, split, split)
@@ -203,3 +218,29 @@ def test_model_block_structure(digits):
     assert sum(p.numel() for p in vit.parameters()) == 3195146
     assert _tangent_dim(vit, torch.zeros(2, 3, 32, 32)) == 83210
     assert math.prod(vit(torch.zeros(2, 3, 32, 32)).shape) == 20
+
+
+def test_training_loop_runs_fg_and_logs_alignment(tmp_path):
+    import pandas as pd
+
+    from alttrain.config import RunConfig
+    from alttrain.train import train
+    from conftest import tiny_run
+
+    run = tiny_run(
+        model={"name": "fg_fc", "width": 16},
+        epochs=1,
+        method={"name": "fg", "k": 2, "combine": "orthogonal_projection"},
+        early_stopping={"patience": 10, "min_delta": 0.0, "monitor": "val_loss"},
+    )
+    summary = train(RunConfig.from_dict(run), tmp_path, progress=False)
+    assert summary["status"] == "completed"
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert metrics["align_cosine"].between(-1, 1).all() and len(metrics) == 2
+    alignment = pd.read_csv(tmp_path / "alignment.csv")
+    assert set(alignment["parameter"]) == {
+        n
+        for n, _ in build_model(
+            {"name": "fg_fc", "width": 16}, load_dataset({"name": "digits"})
+        ).named_parameters()
+    }

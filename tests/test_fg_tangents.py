@@ -36,12 +36,14 @@ def test_rademacher_and_standard_basis():
 
 @pytest.mark.parametrize("angle", [15, 30, 45, 60, 75, 90])
 def test_specific_angle_tangents(angle):
-    tangents = sample_tangents(16, 64, torch.Generator().manual_seed(3), "specific_angle", angle=angle,
-                               dtype=torch.float64)
+    tangents = sample_tangents(
+        16, 64, torch.Generator().manual_seed(3), "specific_angle", angle=angle, dtype=torch.float64
+    )
     assert torch.allclose(tangents.norm(dim=-1), torch.ones(16, dtype=torch.float64), atol=1e-12)
     cosines = tangents[1:] @ tangents[0]
-    assert torch.allclose(cosines, torch.full((15,), math.cos(math.radians(angle)), dtype=torch.float64),
-                          atol=1e-6)
+    assert torch.allclose(
+        cosines, torch.full((15,), math.cos(math.radians(angle)), dtype=torch.float64), atol=1e-6
+    )
 
 
 def test_projection_does_not_depend_on_the_angle():
@@ -55,6 +57,8 @@ def test_projection_does_not_depend_on_the_angle():
     assert all(torch.allclose(r, results[0]) for r in results[1:])
     gaussian = combine(draws, draws @ grad, "orthogonal_projection")  # the span of the underlying draws
     assert torch.allclose(gaussian, results[0])
-    means = [combine(specific_angle_tangents(draws, a), specific_angle_tangents(draws, a) @ grad, "mean")
-             for a in (15, 90)]
+    means = [
+        combine(specific_angle_tangents(draws, a), specific_angle_tangents(draws, a) @ grad, "mean")
+        for a in (15, 90)
+    ]
     assert not torch.allclose(means[0], means[1])

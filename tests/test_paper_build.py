@@ -59,6 +59,7 @@ def render_pages(pdf: Path, out: Path) -> list[Image.Image]:
     """Every page as a PNG (pdftoppm); the number of images equals the page count of pdfinfo."""
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    out.mkdir(parents=True, exist_ok=True)
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(out / "page")], check=True, timeout=120)
     images = [Image.open(p).convert("RGB") for p in sorted(out.glob("page*.png"))]
     assert len(images) == pages >= 1
@@ -135,11 +136,19 @@ def made_up_report(paper: str, artifacts: dict) -> dict:
         "check": {"kind": "monotone", "x": "k", "y": "cosine", "direction": "increasing"},
         "scale": "smoke",
     }
-    counts = {"entries": {"not transcribed": 1}, "claims": {"pass": 1}}
+    # 85 compared numbers: more than the 80 rows verification.tex lists (the failure comes first)
+    compared = [
+        {**entry, "id": f"{paper}_demo/{i}", "published": 1.0, "reproduced": 1.0, "status": "pass"}
+        for i in range(84)
+    ]
+    compared.append(
+        {**entry, "id": f"{paper}_demo/failing", "published": 1.0, "reproduced": 3.5, "status": "fail"}
+    )
+    counts = {"entries": {"not transcribed": 1, "pass": 84, "fail": 1}, "claims": {"pass": 1}}
     return {
         "scale": "smoke",
         "papers": {paper: {"title": "t", "arxiv": "a", "code": "", "tolerance_rule": ""}},
-        "entries": [entry],
+        "entries": [entry, *compared],
         "claims": [claim],
         "counts": {paper: counts},
         "artifacts": artifacts,
@@ -164,6 +173,8 @@ def test_paper_builds_and_every_page_renders(tmp_path, paper):
     assert "Not produced at scale smoke." in text and "elsewhere" in text  # pdftotext drops the underscores
     assert "??" not in text, "no undefined reference"
     assert "Not generated yet" not in text
+    assert "and 5 more (0 fail, 5 pass, 0 not comparable at this scale)" in text
+    assert text.index("3.5") < text.index("and 5 more"), "the failure is listed first"
     log = (tmp_path / "paper" / paper / "generated" / "latex" / "main.log").read_text(errors="replace")
     assert "LaTeX Warning: File" not in log and "not found" not in log.lower().replace("font shape", "")
 

@@ -32,6 +32,7 @@ def load_helper():
         "slurm_single_node", REPO / "scripts" / "slurm_single_node.py"
     )
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

@@ -19,36 +19,66 @@ import yaml
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 APPROACHES = ("bp", "fg_k1", "fg_mean_k2", "fg_mean_k4", "fg_mean_k16", "frog_k2", "frog_k4", "frog_k16")
-LABELS = {"bp": "BP", "fg_k1": "FG k=1", "fg_mean_k2": "FG mean k=2", "fg_mean_k4": "FG mean k=4",
-          "fg_mean_k16": "FG mean k=16", "frog_k2": "frog k=2", "frog_k4": "frog k=4", "frog_k16": "frog k=16"}
+LABELS = {
+    "bp": "BP",
+    "fg_k1": "FG k=1",
+    "fg_mean_k2": "FG mean k=2",
+    "fg_mean_k4": "FG mean k=4",
+    "fg_mean_k16": "FG mean k=16",
+    "frog_k2": "frog k=2",
+    "frog_k4": "frog k=4",
+    "frog_k16": "frog k=16",
+}
 FUNCTIONS = {"sphere": "Sphere", "rosenbrock": "Rosenbrock", "styblinski_tang": "Styblinski-Tang"}
 DIMS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 WIDTHS = (256, 1024, 4096)
-SOTA = {"resnet18_mnist": "ResNet18 MNIST", "resnet18_cifar10": "ResNet18 CIFAR-10", "vit_mnist": "ViT MNIST",
-        "vit_cifar10": "ViT CIFAR-10"}
+SOTA = {
+    "resnet18_mnist": "ResNet18 MNIST",
+    "resnet18_cifar10": "ResNet18 CIFAR-10",
+    "vit_mnist": "ViT MNIST",
+    "vit_cifar10": "ViT CIFAR-10",
+}
 PAPER = "paper (not transcribed)"
-SRC_MATH = ("authors' code frog@fdd31d2 lrs/lrs_math.csv, column loss: f(x) at the end of the authors' seed-0 "
-            "learning-rate-search run with this step size (early-stopping patience 100)")
-SRC_CUSTOM = ("authors' code frog@fdd31d2 lrs/lrs_math__custom_tangents.csv, column loss: f(x) at the end of the "
-              "seed-0 learning-rate-search run (patience 100)")
-SRC_FC = ("authors' code frog@fdd31d2 lrs/lrs_fc_nns.csv, column loss: validation cross-entropy at the end of the "
-          "seed-0 200-epoch learning-rate-search run (full MNIST, 50k/10k split)")
-SRC_SOTA = ("authors' code frog@fdd31d2 lrs/lrs_sota_nns.csv, column loss: validation cross-entropy at the end of "
-            "the seed-0 50-epoch learning-rate-search run")
+SRC_MATH = (
+    "authors' code frog@fdd31d2 lrs/lrs_math.csv, column loss: f(x) at the end of the authors' seed-0 "
+    "learning-rate-search run with this step size (early-stopping patience 100)"
+)
+SRC_CUSTOM = (
+    "authors' code frog@fdd31d2 lrs/lrs_math__custom_tangents.csv, column loss: f(x) at the end of the "
+    "seed-0 learning-rate-search run (patience 100)"
+)
+SRC_FC = (
+    "authors' code frog@fdd31d2 lrs/lrs_fc_nns.csv, column loss: validation cross-entropy at the end of the "
+    "seed-0 200-epoch learning-rate-search run (full MNIST, 50k/10k split)"
+)
+SRC_SOTA = (
+    "authors' code frog@fdd31d2 lrs/lrs_sota_nns.csv, column loss: validation cross-entropy at the end of "
+    "the seed-0 50-epoch learning-rate-search run"
+)
 TOLERANCE_RULE = (
     "The paper's result tables could not be obtained: every table cell is a null placeholder (status 'not "
-    "transcribed') with the spec's id, ready to be filled from the PDF. Accuracies (%) are then compared within "
-    "max(2 x std, 0.5 points), std being the larger of the published and the reproduced spread over seeds. The "
-    "reference values are the authors' own learning-rate-search results (one seed-0 run each, taken from their "
+    "transcribed') with the spec's id, ready to be filled from the PDF. Accuracies (%) are then compared "
+    "within "
+    "max(2 x std, 0.5 points), std being the larger of the published and the reproduced spread over seeds. "
+    "The "
+    "reference values are the authors' own learning-rate-search results (one seed-0 run each, taken from "
+    "their "
     "code; not printed in the paper). A reference is compared with the mean over our seeds within max(3 x s, "
     "floor), s being the standard deviation over our seeds (the authors' single run is one draw of that "
-    "distribution); the floor absorbs float32 rounding of converged runs and the selection bias of the search "
-    "(the reported run is the best-scoring of 100 evaluations): closed-form values 1e-6 + 2 % of |reference|, "
-    "validation losses 10 % of the reference. Closed-form references are compared on the value at the search's "
-    "stopping rule (patience 100, column final_value_search) at the cpu and paper scales, where the closed-form "
-    "experiments run at the authors' settings; network references only at the paper scale (FC; the ResNet18/ViT "
-    "searches ran 50 epochs instead of 200 and are shown, not compared). Learning rates are configuration: the "
-    "value each run used must equal the authors' within 1e-9 relative. Claims use slack only where Monte-Carlo "
+    "distribution); the floor absorbs float32 rounding of converged runs and the selection bias of the "
+    "search "
+    "(the reported run is the best-scoring of 100 evaluations): closed-form values 1e-6 + 2 % of "
+    "|reference|, "
+    "validation losses 10 % of the reference. Closed-form references are compared on the value at the "
+    "search's "
+    "stopping rule (patience 100, column final_value_search) at the cpu and paper scales, where the closed-"
+    "form "
+    "experiments run at the authors' settings; network references only at the paper scale (FC; the "
+    "ResNet18/ViT "
+    "searches ran 50 epochs instead of 200 and are shown, not compared). Learning rates are configuration: "
+    "the "
+    "value each run used must equal the authors' within 1e-9 relative. Claims use slack only where Monte-"
+    "Carlo "
     "noise of 1,000 samples could otherwise flip a comparison of nearly equal means."
 )
 
@@ -58,10 +88,25 @@ def _rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _entry(id_, artifact, row, column, value, source, experiment, select, metric, scales, tolerance, note=None):
-    entry = {"id": id_, "version": "v1", "artifact": artifact, "row": row, "column": column, "value": value,
-             "std": None, "source": source, "experiment": experiment, "select": select, "metric": metric,
-             "reduce": "mean", "comparable_scales": scales, "tolerance": tolerance}
+def _entry(
+    id_, artifact, row, column, value, source, experiment, select, metric, scales, tolerance, note=None
+):
+    entry = {
+        "id": id_,
+        "version": "v1",
+        "artifact": artifact,
+        "row": row,
+        "column": column,
+        "value": value,
+        "std": None,
+        "source": source,
+        "experiment": experiment,
+        "select": select,
+        "metric": metric,
+        "reduce": "mean",
+        "comparable_scales": scales,
+        "tolerance": tolerance,
+    }
     if note:
         entry["note"] = note
     return entry
@@ -76,37 +121,87 @@ def paper_placeholders(math_loss: dict) -> list[dict]:
     accuracy = {"std": 2.0, "abs_floor": 0.5}
     for approach in APPROACHES:
         for width in WIDTHS:
-            entries.append(_entry(f"fg_tab_fc_mnist/{approach}/w{width}/test_acc", "fg_tab_fc_mnist",
-                                  LABELS[approach], f"w = {width}", None, PAPER, "fc_mnist",
-                                  {"approach": approach, "width": width}, "best_test_acc", ["paper"], accuracy))
+            entries.append(
+                _entry(
+                    f"fg_tab_fc_mnist/{approach}/w{width}/test_acc",
+                    "fg_tab_fc_mnist",
+                    LABELS[approach],
+                    f"w = {width}",
+                    None,
+                    PAPER,
+                    "fc_mnist",
+                    {"approach": approach, "width": width},
+                    "best_test_acc",
+                    ["paper"],
+                    accuracy,
+                )
+            )
     for approach in APPROACHES:
         for task, title in SOTA.items():
-            entries.append(_entry(f"fg_tab_sota/{approach}/{task}/test_acc", "fg_tab_sota", LABELS[approach],
-                                  title, None, PAPER, "sota", {"approach": approach, "task": task},
-                                  "best_test_acc", ["paper"], accuracy))
+            entries.append(
+                _entry(
+                    f"fg_tab_sota/{approach}/{task}/test_acc",
+                    "fg_tab_sota",
+                    LABELS[approach],
+                    title,
+                    None,
+                    PAPER,
+                    "sota",
+                    {"approach": approach, "task": task},
+                    "best_test_acc",
+                    ["paper"],
+                    accuracy,
+                )
+            )
     for function, title in FUNCTIONS.items():
         for n in DIMS:
             for approach in APPROACHES:
                 floor = _floor(math_loss[(function, n, approach)])
-                entries.append(_entry(
-                    f"fg_tab_closed_form/{function}/n{n}/{approach}/final_value", "fg_tab_closed_form",
-                    f"{title} {LABELS[approach]}", f"n={n}", None, PAPER, f"closed_form_{function}",
-                    {"n": n, "approach": approach}, "final_value", ["cpu", "paper"],
-                    {"std": 3.0, "abs_floor": floor},
-                    "only if the paper prints such a table (unknown); mean final value over 5 seeds, patience 50"))
+                entries.append(
+                    _entry(
+                        f"fg_tab_closed_form/{function}/n{n}/{approach}/final_value",
+                        "fg_tab_closed_form",
+                        f"{title} {LABELS[approach]}",
+                        f"n={n}",
+                        None,
+                        PAPER,
+                        f"closed_form_{function}",
+                        {"n": n, "approach": approach},
+                        "final_value",
+                        ["cpu", "paper"],
+                        {"std": 3.0, "abs_floor": floor},
+                        "only if the paper prints such a table (unknown); mean final value over 5 seeds, "
+                        "patience 50",
+                    )
+                )
     return entries
 
 
 def references(math_rows, custom_rows, nn_rows) -> list[dict]:
     entries = []
     for row in math_rows:
-        function, n, approach, value = row["function"], int(row["n"]), row["approach"], float(row["search_loss"])
-        entries.append(_entry(
-            f"fg_ref/closed_form/{function}/n{n}/{approach}/search_final_value", "fg_tab_lrs_math",
-            f"{FUNCTIONS[function]} n={n}", approach, value, SRC_MATH, f"closed_form_{function}",
-            {"n": n, "approach": approach}, "final_value_search", ["cpu", "paper"],
-            {"std": 3.0, "abs_floor": _floor(value)},
-            "authors' single seed-0 run vs the mean over our seeds (different random tangents)"))
+        function, n, approach, value = (
+            row["function"],
+            int(row["n"]),
+            row["approach"],
+            float(row["search_loss"]),
+        )
+        entries.append(
+            _entry(
+                f"fg_ref/closed_form/{function}/n{n}/{approach}/search_final_value",
+                "fg_tab_lrs_math",
+                f"{FUNCTIONS[function]} n={n}",
+                approach,
+                value,
+                SRC_MATH,
+                f"closed_form_{function}",
+                {"n": n, "approach": approach},
+                "final_value_search",
+                ["cpu", "paper"],
+                {"std": 3.0, "abs_floor": _floor(value)},
+                "authors' single seed-0 run vs the mean over our seeds (different random tangents)",
+            )
+        )
     for row in custom_rows:
         k, value = int(row["k"]), float(row["search_loss"])
         if row["aggregation"] == "mean":
@@ -117,66 +212,157 @@ def references(math_rows, custom_rows, nn_rows) -> list[dict]:
         else:
             id_ = f"fg_ref/custom_angle/frog_k{k}/search_final_value"
             select, column = {"aggregation": "orthogonal_projection", "k": k}, f"frog k={k}"
-            note = ("the authors ran the projection with Gaussian tangents; its result does not depend on the "
-                    "angle (same span), so it is compared with our projection runs of every angle")
-        entries.append(_entry(id_, "fg_tab_lrs_custom", "Styblinski-Tang n=64", column, value, SRC_CUSTOM,
-                              "custom_angle_opt", select, "final_value_search", ["cpu", "paper"],
-                              {"std": 3.0, "abs_floor": _floor(value)}, note))
+            note = (
+                "the authors ran the projection with Gaussian tangents; its result does not depend on the "
+                "angle (same span), so it is compared with our projection runs of every angle"
+            )
+        entries.append(
+            _entry(
+                id_,
+                "fg_tab_lrs_custom",
+                "Styblinski-Tang n=64",
+                column,
+                value,
+                SRC_CUSTOM,
+                "custom_angle_opt",
+                select,
+                "final_value_search",
+                ["cpu", "paper"],
+                {"std": 3.0, "abs_floor": _floor(value)},
+                note,
+            )
+        )
     for row in nn_rows:
         task, approach, value = row["task"], row["approach"], float(row["search_loss"])
         floor = float(f"{0.1 * value:.6g}")
         if task.startswith("fc_w"):
             width = int(task[4:])
-            entries.append(_entry(
-                f"fg_ref/fc_mnist/{approach}/w{width}/search_val_loss", "fg_tab_lrs_nn", LABELS[approach],
-                f"FC w={width}", value, SRC_FC, "fc_mnist", {"approach": approach, "width": width},
-                "final_val_loss", ["paper"], {"std": 3.0, "abs_floor": floor},
-                "search run: seed 0, early stopping patience 10 with min_delta 1e-6"))
+            entries.append(
+                _entry(
+                    f"fg_ref/fc_mnist/{approach}/w{width}/search_val_loss",
+                    "fg_tab_lrs_nn",
+                    LABELS[approach],
+                    f"FC w={width}",
+                    value,
+                    SRC_FC,
+                    "fc_mnist",
+                    {"approach": approach, "width": width},
+                    "final_val_loss",
+                    ["paper"],
+                    {"std": 3.0, "abs_floor": floor},
+                    "search run: seed 0, early stopping patience 10 with min_delta 1e-6",
+                )
+            )
         else:
             select = {"approach": approach, "task": task}
             if approach == "bp":
                 select["lr_table"] = "pre2025"  # the search loss belongs to the searched backprop rate
-            entries.append(_entry(
-                f"fg_ref/sota/{approach}/{task}/search_val_loss", "fg_tab_lrs_nn", LABELS[approach], SOTA[task],
-                value, SRC_SOTA, "sota", select, "final_val_loss", [], {"std": 3.0, "abs_floor": floor},
-                "shown, not compared: the search ran 50 epochs, the paper's training 200 (bp: only runs with "
-                "lr_table pre2025 use the searched rate)"))
+            entries.append(
+                _entry(
+                    f"fg_ref/sota/{approach}/{task}/search_val_loss",
+                    "fg_tab_lrs_nn",
+                    LABELS[approach],
+                    SOTA[task],
+                    value,
+                    SRC_SOTA,
+                    "sota",
+                    select,
+                    "final_val_loss",
+                    [],
+                    {"std": 3.0, "abs_floor": floor},
+                    "shown, not compared: the search ran 50 epochs, the paper's training 200 (bp: only runs"
+                    " with "
+                    "lr_table pre2025 use the searched rate)",
+                )
+            )
     return entries
 
 
 def learning_rates(math_rows, custom_rows, nn_rows) -> list[dict]:
     entries, exact = [], {"rel": 1e-9}
     scales = ["smoke", "cpu", "paper"]
-    source = "authors' code frog@7beb8cb lrs/{} (the paper's appendix learning rates, per the authors' README)"
+    source = (
+        "authors' code frog@7beb8cb lrs/{} (the paper's appendix learning rates, per the authors' README)"
+    )
     for row in math_rows:
         function, n, approach = row["function"], int(row["n"]), row["approach"]
-        entries.append(_entry(f"fg_lr/closed_form/{function}/n{n}/{approach}", "fg_tab_lrs_math",
-                              f"{FUNCTIONS[function]} n={n}", approach, float(row["lr"]),
-                              source.format("lrs_math.csv"), f"closed_form_{function}",
-                              {"n": n, "approach": approach}, "lr", scales, exact))
+        entries.append(
+            _entry(
+                f"fg_lr/closed_form/{function}/n{n}/{approach}",
+                "fg_tab_lrs_math",
+                f"{FUNCTIONS[function]} n={n}",
+                approach,
+                float(row["lr"]),
+                source.format("lrs_math.csv"),
+                f"closed_form_{function}",
+                {"n": n, "approach": approach},
+                "lr",
+                scales,
+                exact,
+            )
+        )
     for row in custom_rows:
         k = int(row["k"])
         if row["aggregation"] == "mean":
             angle = int(float(row["angle"]))
-            id_, select = f"fg_lr/custom_angle/mean_k{k}/a{angle}", {"aggregation": "mean", "k": k, "angle": angle}
+            id_, select = (
+                f"fg_lr/custom_angle/mean_k{k}/a{angle}",
+                {"aggregation": "mean", "k": k, "angle": angle},
+            )
             column = f"mean k={k}, {angle} degrees"
         else:
             id_, select = f"fg_lr/custom_angle/frog_k{k}", {"aggregation": "orthogonal_projection", "k": k}
             column = f"frog k={k}"
-        entries.append(_entry(id_, "fg_tab_lrs_custom", "Styblinski-Tang n=64", column, float(row["lr"]),
-                              source.format("lrs_math__custom_tangents.csv"), "custom_angle_opt", select, "lr",
-                              scales, exact))
+        entries.append(
+            _entry(
+                id_,
+                "fg_tab_lrs_custom",
+                "Styblinski-Tang n=64",
+                column,
+                float(row["lr"]),
+                source.format("lrs_math__custom_tangents.csv"),
+                "custom_angle_opt",
+                select,
+                "lr",
+                scales,
+                exact,
+            )
+        )
     for row in nn_rows:
         task, approach = row["task"], row["approach"]
         if task.startswith("fc_w"):
             width = int(task[4:])
-            entries.append(_entry(f"fg_lr/fc_mnist/{approach}/w{width}", "fg_tab_lrs_nn", LABELS[approach],
-                                  f"FC w={width}", float(row["lr"]), source.format("lrs_fc_nns.csv"), "fc_mnist",
-                                  {"approach": approach, "width": width}, "lr", scales, exact))
+            entries.append(
+                _entry(
+                    f"fg_lr/fc_mnist/{approach}/w{width}",
+                    "fg_tab_lrs_nn",
+                    LABELS[approach],
+                    f"FC w={width}",
+                    float(row["lr"]),
+                    source.format("lrs_fc_nns.csv"),
+                    "fc_mnist",
+                    {"approach": approach, "width": width},
+                    "lr",
+                    scales,
+                    exact,
+                )
+            )
         else:
-            entries.append(_entry(f"fg_lr/sota/{approach}/{task}", "fg_tab_lrs_nn", LABELS[approach], SOTA[task],
-                                  float(row["lr"]), source.format("lrs_sota_nns.csv"), "sota",
-                                  {"approach": approach, "task": task, "lr_table": "head"}, "lr", scales, exact))
+            entries.append(
+                _entry(
+                    f"fg_lr/sota/{approach}/{task}",
+                    "fg_tab_lrs_nn",
+                    LABELS[approach],
+                    SOTA[task],
+                    float(row["lr"]),
+                    source.format("lrs_sota_nns.csv"),
+                    "sota",
+                    {"approach": approach, "task": task, "lr_table": "head"},
+                    "lr",
+                    scales,
+                    exact,
+                )
+            )
     return entries
 
 
@@ -199,53 +385,141 @@ PROJECTION = "Combining the tangents by orthogonal projection improves on the me
 def claims() -> list[dict]:
     every = ["smoke", "cpu", "paper"]
     result = [
-        _claim("fg_claim_more_tangents_higher_cosine", MORE_TANGENTS, ABSTRACT, every, "approx_quality",
-               {"kind": "monotone", "x": "k", "y": "cosine_mean", "direction": "increasing",
-                "group_by": ["n", "aggregation"], "slack": 0.002},
-               {"aggregation": ["frog", "mean"], "normalized": False},
-               "per dimension n, for the projection and the mean; slack 0.002 for Monte-Carlo noise"),
-        _claim("fg_claim_projection_at_least_mean_cosine", PROJECTION, ABSTRACT, every, "approx_quality",
-               {"kind": "at_least", "by": "aggregation", "better": "frog", "worse": "mean",
-                "metric": "cosine_mean", "higher_is_better": True, "margin": 0.0, "group_by": ["n", "k"]},
-               {"normalized": False},
-               "same tangents for both combinations: the projection is the best approximation within their span"),
+        _claim(
+            "fg_claim_more_tangents_higher_cosine",
+            MORE_TANGENTS,
+            ABSTRACT,
+            every,
+            "approx_quality",
+            {
+                "kind": "monotone",
+                "x": "k",
+                "y": "cosine_mean",
+                "direction": "increasing",
+                "group_by": ["n", "aggregation"],
+                "slack": 0.002,
+            },
+            {"aggregation": ["frog", "mean"], "normalized": False},
+            "per dimension n, for the projection and the mean; slack 0.002 for Monte-Carlo noise",
+        ),
+        _claim(
+            "fg_claim_projection_at_least_mean_cosine",
+            PROJECTION,
+            ABSTRACT,
+            every,
+            "approx_quality",
+            {
+                "kind": "at_least",
+                "by": "aggregation",
+                "better": "frog",
+                "worse": "mean",
+                "metric": "cosine_mean",
+                "higher_is_better": True,
+                "margin": 0.0,
+                "group_by": ["n", "k"],
+            },
+            {"normalized": False},
+            "same tangents for both combinations: the projection is the best approximation within their span",
+        ),
     ]
-    closed = {"sphere": DIMS, "styblinski_tang": (128, 256, 512, 1024), "rosenbrock": (64, 128, 256, 512, 1024)}
+    closed = {
+        "sphere": DIMS,
+        "styblinski_tang": (128, 256, 512, 1024),
+        "rosenbrock": (64, 128, 256, 512, 1024),
+    }
     for function, dims in closed.items():
-        for family, chain in (("frog", ["frog_k16", "frog_k4", "frog_k2", "fg_k1"]),
-                              ("mean", ["fg_mean_k16", "fg_mean_k4", "fg_mean_k2", "fg_k1"])):
-            result.append(_claim(
-                f"fg_claim_more_tangents_lower_{function}_{family}", MORE_TANGENTS_OPT, ABSTRACT, ["cpu", "paper"],
-                f"closed_form_{function}",
-                {"kind": "ordering", "by": "approach", "metric": "final_value", "order": chain,
-                 "higher_is_better": False, "group_by": ["n"]},
-                {"n": list(dims)},
-                f"final value (mean over seeds) never worse with more tangents, per n in {list(dims)} (smaller n of "
-                "this function end in ties at the minimum or in one of its local minima by chance)"))
+        for family, chain in (
+            ("frog", ["frog_k16", "frog_k4", "frog_k2", "fg_k1"]),
+            ("mean", ["fg_mean_k16", "fg_mean_k4", "fg_mean_k2", "fg_k1"]),
+        ):
+            result.append(
+                _claim(
+                    f"fg_claim_more_tangents_lower_{function}_{family}",
+                    MORE_TANGENTS_OPT,
+                    ABSTRACT,
+                    ["cpu", "paper"],
+                    f"closed_form_{function}",
+                    {
+                        "kind": "ordering",
+                        "by": "approach",
+                        "metric": "final_value",
+                        "order": chain,
+                        "higher_is_better": False,
+                        "group_by": ["n"],
+                    },
+                    {"n": list(dims)},
+                    f"final value (mean over seeds) never worse with more tangents, per n in {list(dims)} "
+                    f"(smaller n of "
+                    "this function end in ties at the minimum or in one of its local minima by chance)",
+                )
+            )
     result += [
-        _claim("fg_claim_more_tangents_better_fc", MORE_TANGENTS_OPT, ABSTRACT, ["paper"], "fc_mnist",
-               {"kind": "ordering", "by": "approach", "metric": "best_test_acc",
-                "order": ["frog_k16", "frog_k4", "frog_k2", "fg_k1"], "higher_is_better": True,
-                "group_by": ["width"], "slack": 0.1},
-               None, "test accuracy at the best-validation epoch, mean over seeds; slack 0.1 points"),
-        _claim("fg_claim_backprop_best_fc", "Backpropagation remains the best approach.",
-               "spec section 1, expected result 3", ["paper"], "fc_mnist",
-               {"kind": "ordering", "by": "approach", "metric": "best_test_acc",
-                "order": ["bp", "frog_k16"], "higher_is_better": True, "group_by": ["width"]}),
-        _claim("fg_claim_projection_angle_invariant",
-               "With tangents at a fixed angle to the first one, the projection is unaffected by the angle.",
-               "spec section 1, expected result 5 (derived)", every, "custom_angle_approx",
-               {"kind": "monotone", "x": "angle", "y": "cosine_mean", "direction": "increasing",
-                "group_by": ["k"], "slack": 1e-9},
-               {"aggregation": "frog"},
-               "same underlying draws for every angle: the projection is identical (a decrease beyond rounding "
-               "fails; together with the mean's increase below this shows the contrast)"),
-        _claim("fg_claim_mean_degrades_small_angles",
-               "With tangents at a fixed angle to the first one, the mean degrades for small angles.",
-               "spec section 1, expected result 5 (derived)", every, "custom_angle_approx",
-               {"kind": "monotone", "x": "angle", "y": "cosine_mean", "direction": "increasing",
-                "group_by": ["k"]},
-               {"aggregation": "mean"}),
+        _claim(
+            "fg_claim_more_tangents_better_fc",
+            MORE_TANGENTS_OPT,
+            ABSTRACT,
+            ["paper"],
+            "fc_mnist",
+            {
+                "kind": "ordering",
+                "by": "approach",
+                "metric": "best_test_acc",
+                "order": ["frog_k16", "frog_k4", "frog_k2", "fg_k1"],
+                "higher_is_better": True,
+                "group_by": ["width"],
+                "slack": 0.1,
+            },
+            None,
+            "test accuracy at the best-validation epoch, mean over seeds; slack 0.1 points",
+        ),
+        _claim(
+            "fg_claim_backprop_best_fc",
+            "Backpropagation remains the best approach.",
+            "spec section 1, expected result 3",
+            ["paper"],
+            "fc_mnist",
+            {
+                "kind": "ordering",
+                "by": "approach",
+                "metric": "best_test_acc",
+                "order": ["bp", "frog_k16"],
+                "higher_is_better": True,
+                "group_by": ["width"],
+            },
+        ),
+        _claim(
+            "fg_claim_projection_angle_invariant",
+            "With tangents at a fixed angle to the first one, the projection is unaffected by the angle.",
+            "spec section 1, expected result 5 (derived)",
+            every,
+            "custom_angle_approx",
+            {
+                "kind": "monotone",
+                "x": "angle",
+                "y": "cosine_mean",
+                "direction": "increasing",
+                "group_by": ["k"],
+                "slack": 1e-9,
+            },
+            {"aggregation": "frog"},
+            "same underlying draws for every angle: the projection is identical (a decrease beyond rounding "
+            "fails; together with the mean's increase below this shows the contrast)",
+        ),
+        _claim(
+            "fg_claim_mean_degrades_small_angles",
+            "With tangents at a fixed angle to the first one, the mean degrades for small angles.",
+            "spec section 1, expected result 5 (derived)",
+            every,
+            "custom_angle_approx",
+            {
+                "kind": "monotone",
+                "x": "angle",
+                "y": "cosine_mean",
+                "direction": "increasing",
+                "group_by": ["k"],
+            },
+            {"aggregation": "mean"},
+        ),
     ]
     return result
 
@@ -261,16 +535,28 @@ def main(out: Path) -> None:
         "arxiv": "2410.17764",
         "code": "github.com/Helmholtz-AI-Energy/frog@7beb8cb",
         "tolerance_rule": TOLERANCE_RULE,
-        "entries": paper_placeholders(math_loss) + references(math_rows, custom_rows, nn_rows)
+        "entries": paper_placeholders(math_loss)
+        + references(math_rows, custom_rows, nn_rows)
         + learning_rates(math_rows, custom_rows, nn_rows),
         "claims": claims(),
     }
-    header = ("# Published numbers and claims of the fg paper (arXiv 2410.17764). Generated by "
-              "resources/fg/build_published.py from resources/fg/*.csv; edit that script, not this file.\n"
-              "# Table values: null placeholders (the paper's tables could not be obtained; spec section 5 ids).\n"
-              "# Values present: the authors' learning-rate-search results and learning rates (their code).\n")
-    out.write_text(header + yaml.dump(document, Dumper=_NoAliases, sort_keys=False, width=120, allow_unicode=True,
-                                      default_flow_style=None))
+    header = (
+        "# Published numbers and claims of the fg paper (arXiv 2410.17764). Generated by "
+        "resources/fg/build_published.py from resources/fg/*.csv; edit that script, not this file.\n"
+        "# Table values: null placeholders (the paper's tables could not be obtained; spec section 5 ids).\n"
+        "# Values present: the authors' learning-rate-search results and learning rates (their code).\n"
+    )
+    out.write_text(
+        header
+        + yaml.dump(
+            document,
+            Dumper=_NoAliases,
+            sort_keys=False,
+            width=120,
+            allow_unicode=True,
+            default_flow_style=None,
+        )
+    )
 
 
 class _NoAliases(yaml.SafeDumper):

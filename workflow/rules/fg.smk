@@ -19,12 +19,12 @@ rule run_fg_closed_form:
         "results/logs/fg/closed_form_{function}.log",
     benchmark:
         "results/benchmarks/fg/closed_form_{function}.tsv"
-    conda:
-        "../../envs/train.yaml"
     wildcard_constraints:
         function="|".join(FG_FUNCTIONS),
-    threads: 1
     priority: 1  # the Rosenbrock sweep is the longest fg job: start it first
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=30,

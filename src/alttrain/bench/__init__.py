@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             f"bench: {name}: {case['status']} in {case['seconds']:.1f} s ({case['cpu_seconds']:.1f} s CPU)",
             flush=True,
         )
-    results["cases"] = {n: results["cases"][n] for n in CASES if n in results["cases"]}
-    _write(results, out)
+        # why after every case: a long run that is stopped keeps what it measured so far
+        results["cases"] = {n: results["cases"][n] for n in CASES if n in results["cases"]}
+        _write(results, out)
     return 0

@@ -136,6 +136,7 @@ def dag_times(
         "jobs_done": info["jobs_done"],
         "benchmarked_jobs": len(jobs),
         "benchmarked_job_s": sum(j["s"] for j in jobs),
+        "benchmarked_cpu_s": sum(j["cpu_time_s"] or 0.0 for j in jobs),
         "slowest": sorted(jobs, key=lambda j: -j["s"])[:top],
         "rules_from_log": {
             rule: {"jobs": len(times), "total_s": sum(times), "max_s": max(times)}

@@ -138,10 +138,14 @@ def dag_section(dag: dict[str, dict[str, Any]]) -> list[str]:
                 str(d.get("jobs_done", "-")),
                 str(d.get("benchmarked_jobs", "-")),
                 fmt_seconds(d.get("benchmarked_job_s")),
+                fmt_seconds(d.get("benchmarked_cpu_s")),
                 str(d.get("log", "-")),
             ]
         )
-    lines += _table(["scale", "wall", "cores", "jobs", "benchmarked jobs", "sum of job times", "log"], rows)
+    lines += _table(
+        ["scale", "wall", "cores", "jobs", "benchmarked jobs", "sum of job times", "sum of job CPU", "log"],
+        rows,
+    )
     for scale, d in sorted(dag.items()):
         if d.get("slowest"):
             lines += ["", f"Slowest jobs at scale `{scale}`:", ""]

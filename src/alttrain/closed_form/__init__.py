@@ -1,4 +1,5 @@
-"""Closed-form experiments of the fg paper: test functions, vectorised gradient-descent sweeps, approximation quality.
+"""Closed-form experiments of the fg paper: test functions, vectorised gradient-descent sweeps, approximation
+quality.
 
 Public API (DESIGN section 8): ``sphere(x)``, ``rosenbrock(x)``, ``styblinski_tang(x)`` with ``x`` of shape
 ``(..., n)`` returning ``(...)``.

@@ -1,21 +1,22 @@
-"""Approximation quality of multi-tangent forward gradients (fg spec section 3.1, custom tangents section 3.3).
+"""Approximation quality of multi-tangent forward gradients (fg spec sections 3.1, 3.3).
 
-For a true gradient g and a forward-gradient sample b: cosine = g.b / (|g| |b|), norm ratio = |b| / |g|; summary per
-cell: mean, std and 95 % CI half-width 1.96 std / sqrt(count) over the samples.
+For a true gradient g and a forward-gradient sample b: cosine = g.b / (|g| |b|), norm ratio = |b| / |g|;
+summary per cell: mean, std and 95 % CI half-width 1.96 std / sqrt(count) over the samples.
 
 Two samplers of the same distribution:
 
-* ``direct`` (the authors' procedure): draw the k x n tangents V, simulate d = V g with g = ones(n), combine with
-  :func:`alttrain.methods.forward_gradient.combine`. Cost O(samples n k^2); used for custom tangents and at paper scale.
-* ``reduced`` (exact in distribution for Gaussian tangents, cost independent of n): both metrics are invariant to
-  rotations and to the scale of g, so g = e_1 can be used. Then d = V e_1 ~ N(0, I_k) and the Gram matrix is
-  G = V V^T = d d^T + W with W = B B^T ~ Wishart_k(n - 1, I), independent of d, where B is the lower-trapezoidal
-  Bartlett factor (k x min(k, n-1); B_ii ~ chi_{n-1-i}, entries below the diagonal N(0, 1)). Every metric follows
-  in closed form from (d, B):
-  sum s = V^T d: s.g = d.d, |s|^2 = (d.d)^2 + |B^T d|^2 (mean: |s| / k); normalised tangents (r_i^2 = G_ii, y = d/r^2):
-  s'.g = sum d_i^2 / r_i^2, |s'|^2 = (y.d)^2 + |B^T y|^2; projection (k < n): |P g|^2 = q / (1 + q) with
-  q = d^T W^{-1} d = |B^{-1} d|^2 (Sherman-Morrison), cosine = norm ratio = |P g|; k >= n: exactly 1.
-  The below-diagonal draws of B and d are shared by all cells of a sample (prefixes), like the authors' fixed seed.
+* ``direct`` (the authors' procedure): draw the k x n tangents V, simulate d = V g with g = ones(n), combine
+  with :func:`alttrain.methods.forward_gradient.combine`. Cost O(samples n k^2); used for custom tangents and
+  at paper scale.
+* ``reduced`` (exact in distribution for Gaussian tangents, cost independent of n): both metrics are invariant
+  to rotations and to the scale of g, so g = e_1 can be used. Then d = V e_1 ~ N(0, I_k) and the Gram matrix
+  is G = V V^T = d d^T + W with W = B B^T ~ Wishart_k(n - 1, I), independent of d, where B is the lower-
+  trapezoidal Bartlett factor (k x min(k, n-1); B_ii ~ chi_{n-1-i}, entries below the diagonal N(0, 1)). Every
+  metric follows in closed form from (d, B): sum s = V^T d: s.g = d.d, |s|^2 = (d.d)^2 + |B^T d|^2 (mean: |s|
+  / k); normalised tangents (r_i^2 = G_ii, y = d/r^2): s'.g = sum d_i^2 / r_i^2, |s'|^2 = (y.d)^2 + |B^T y|^2;
+  projection (k < n): |P g|^2 = q / (1 + q) with q = d^T W^{-1} d = |B^{-1} d|^2 (Sherman-Morrison), cosine =
+  norm ratio = |P g|; k >= n: exactly 1. The below-diagonal draws of B and d are shared by all cells of a
+  sample (prefixes), like the authors' fixed seed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import torch
 from alttrain.methods.forward_gradient import combine
 from alttrain.methods.tangents import sample_tangents
 
-# (aggregation, normalized) pairs reported per (n, k); fg_baseline is the k = 1 forward gradient (sum, unnormalised)
+# (aggregation, normalized) pairs reported per (n, k); fg_baseline is the k = 1 forward gradient (sum,
+# unnormalised)
 VARIANTS = (("frog", False), ("mean", False), ("mean", True), ("sum", False), ("sum", True))
 HOW = {"frog": "orthogonal_projection", "mean": "mean", "sum": "sum", "fg_baseline": "sum"}
 
@@ -57,8 +59,16 @@ def _metrics(estimate: torch.Tensor, true_grad: torch.Tensor) -> tuple[np.ndarra
 
 
 def direct_cell(
-    n: int, k: int, samples: int, seed: int, *, sampler: str = "normal", angle: float | None = None,
-    variants: Iterable[tuple[str, bool]] = VARIANTS, gram_solver: str = "qr", max_elements: int = 2**24,
+    n: int,
+    k: int,
+    samples: int,
+    seed: int,
+    *,
+    sampler: str = "normal",
+    angle: float | None = None,
+    variants: Iterable[tuple[str, bool]] = VARIANTS,
+    gram_solver: str = "qr",
+    max_elements: int = 2**24,
     device: str = "cpu",
 ) -> dict[tuple[str, bool], tuple[np.ndarray, np.ndarray]]:
     """Per-sample metrics of one (n, k) cell by direct simulation with g = ones(n) (float64).
@@ -72,16 +82,19 @@ def direct_cell(
     results: dict[tuple[str, bool], list] = {v: [] for v in variants}
     for start in range(0, samples, chunk):
         c = min(chunk, samples - start)
-        tangents = sample_tangents(k, n, generator, sampler, batch=(c,), angle=angle, dtype=torch.float64,
-                                   device=device)  # (c, k, n)
+        tangents = sample_tangents(
+            k, n, generator, sampler, batch=(c,), angle=angle, dtype=torch.float64, device=device
+        )  # (c, k, n)
         unit = tangents / tangents.norm(dim=-1, keepdim=True)
         for aggregation, normalized in variants:
             v = unit if normalized else tangents
             jvps = v @ true_grad  # (c, k): simulated directional derivatives
             estimate = combine(v, jvps, HOW[aggregation], gram_solver=gram_solver)  # (c, n)
             results[(aggregation, normalized)].append(_metrics(estimate, true_grad))
-    return {key: (np.concatenate([r[0] for r in parts]), np.concatenate([r[1] for r in parts]))
-            for key, parts in results.items()}
+    return {
+        key: (np.concatenate([r[0] for r in parts]), np.concatenate([r[1] for r in parts]))
+        for key, parts in results.items()
+    }
 
 
 def reduced_cells(
@@ -94,8 +107,8 @@ def reduced_cells(
     chunk = chunk or max(1, 2**22 // (k_max * k_max))
     rows_idx, cols_idx = torch.tril_indices(k_max, k_max, -1)
     out: dict[tuple[int, int, str, bool], list] = {}
-    # why float32: B is well conditioned wherever it is solved (k < n means n - 1 >= 2k - 1 for powers of two), and
-    # the summaries are accumulated in float64 by numpy
+    # why float32: B is well conditioned wherever it is solved (k < n means n - 1 >= 2k - 1 for powers of
+    # two), and the summaries are accumulated in float64 by numpy
     for start in range(0, samples, chunk):
         c = min(chunk, samples - start)
         d_all = torch.randn((c, k_max), generator=generator)  # (c, K): d = V e_1
@@ -114,17 +127,28 @@ def reduced_cells(
             r2[:, :cols] += diag * diag
             diags[n], r2s[n] = diag, r2
         for k in ks:
-            _reduced_metrics(out, ns, k, d_all[:, :k], lower[:, :k, :k], diags, {n: r2s[n][:, :k] for n in ns})
-    return {key: (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-            for key, parts in out.items()}
+            _reduced_metrics(
+                out, ns, k, d_all[:, :k], lower[:, :k, :k], diags, {n: r2s[n][:, :k] for n in ns}
+            )
+    return {
+        key: (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        for key, parts in out.items()
+    }
 
 
-def _reduced_metrics(out: dict, ns: list[int], k: int, d: torch.Tensor, lower: torch.Tensor,
-                     diags: dict[int, torch.Tensor], r2s: dict[int, torch.Tensor]) -> None:
+def _reduced_metrics(
+    out: dict,
+    ns: list[int],
+    k: int,
+    d: torch.Tensor,
+    lower: torch.Tensor,
+    diags: dict[int, torch.Tensor],
+    r2s: dict[int, torch.Tensor],
+) -> None:
     """Append the metrics of cells (n, k) for every n of one chunk of samples to ``out``.
 
-    B = lower[:, :k, :cols] + diag(chi) with cols = min(k, n - 1); products with B are assembled from products with
-    the n-independent strictly lower part (computed once per k) plus the diagonal term.
+    B = lower[:, :k, :cols] + diag(chi) with cols = min(k, n - 1); products with B are assembled from products
+    with the n-independent strictly lower part (computed once per k) plus the diagonal term.
     """
     c = d.shape[0]
     dd = (d * d).sum(-1)  # (c,)
@@ -142,8 +166,12 @@ def _reduced_metrics(out: dict, ns: list[int], k: int, d: torch.Tensor, lower: t
         yd = (y * d).sum(-1)
         sn_norm = torch.sqrt(yd**2 + (bt_y * bt_y).sum(-1))
         cos_plain, cos_norm = dd / s_norm, yd / sn_norm
-        metrics = {("sum", False): (cos_plain, s_norm), ("mean", False): (cos_plain, s_norm / k),
-                   ("sum", True): (cos_norm, sn_norm), ("mean", True): (cos_norm, sn_norm / k)}
+        metrics = {
+            ("sum", False): (cos_plain, s_norm),
+            ("mean", False): (cos_plain, s_norm / k),
+            ("sum", True): (cos_norm, sn_norm),
+            ("mean", True): (cos_norm, sn_norm / k),
+        }
         if k < n:  # W invertible: |P e_1|^2 = q / (1 + q), q = |B^{-1} d|^2
             diagonal.copy_(diag)  # why in place: B = lower + diag without copying the k x k matrices
             q = torch.linalg.solve_triangular(lower, d.unsqueeze(-1), upper=False).squeeze(-1).pow(2).sum(-1)
@@ -157,8 +185,13 @@ def _reduced_metrics(out: dict, ns: list[int], k: int, d: torch.Tensor, lower: t
 
 
 def approximation_quality(
-    ns: list[int], ks: list[int], samples: int | dict[int, int], seed: int = 0, method: str = "reduced",
-    gram_solver: str = "qr", device: str = "cpu",
+    ns: list[int],
+    ks: list[int],
+    samples: int | dict[int, int],
+    seed: int = 0,
+    method: str = "reduced",
+    gram_solver: str = "qr",
+    device: str = "cpu",
 ) -> pd.DataFrame:
     """Summary table of the approximation-quality study (one row per n, k, aggregation, normalisation).
 
@@ -183,32 +216,63 @@ def approximation_quality(
         raise ValueError(f"unknown approximation-quality method {method!r}; known: reduced, direct")
     frame = pd.DataFrame(rows)
     baseline = frame[(frame["aggregation"] == "sum") & (frame["k"] == 1) & ~frame["normalized"]].copy()
-    baseline["aggregation"] = "fg_baseline"  # the classic single-tangent forward gradient, reported for every n
+    baseline["aggregation"] = (
+        "fg_baseline"  # the classic single-tangent forward gradient, reported for every n
+    )
     frame = pd.concat([frame, baseline], ignore_index=True)
     frame.insert(5, "method", method)
     return frame.sort_values(["n", "k", "aggregation", "normalized"], kind="stable").reset_index(drop=True)
 
 
 def _row(n: int, k: int, aggregation: str, normalized: bool, cosine: np.ndarray, ratio: np.ndarray) -> dict:
-    return {"n": n, "k": k, "aggregation": aggregation, "normalized": normalized, "sampler": "normal",
-            **summarize(cosine, ratio)}
+    return {
+        "n": n,
+        "k": k,
+        "aggregation": aggregation,
+        "normalized": normalized,
+        "sampler": "normal",
+        **summarize(cosine, ratio),
+    }
 
 
 def custom_angle_quality(
-    n: int, ks: list[int], angles: list[float], samples: int, seed: int = 0, gram_solver: str = "qr",
+    n: int,
+    ks: list[int],
+    angles: list[float],
+    samples: int,
+    seed: int = 0,
+    gram_solver: str = "qr",
 ) -> pd.DataFrame:
-    """Approximation quality with fixed-angle unit tangents (direct simulation); one row per angle, k, aggregation.
+    """Approximation quality with fixed-angle unit tangents (direct simulation); one row per angle, k,
+    aggregation.
 
-    The same underlying Gaussian draws are used for every angle (same seed), so the projection is identical for all
-    angles in (0, 90] degrees.
+    The same underlying Gaussian draws are used for every angle (same seed), so the projection is identical
+    for all angles in (0, 90] degrees.
     """
     rows = []
     variants = (("frog", False), ("mean", False), ("sum", False))  # tangents are unit length by construction
     for angle in angles:
         for k in ks:
-            cells = direct_cell(n, k, samples, seed, sampler="specific_angle", angle=angle, variants=variants,
-                                gram_solver=gram_solver)
+            cells = direct_cell(
+                n,
+                k,
+                samples,
+                seed,
+                sampler="specific_angle",
+                angle=angle,
+                variants=variants,
+                gram_solver=gram_solver,
+            )
             for (aggregation, _), (cosine, ratio) in cells.items():
-                rows.append({"n": n, "k": k, "angle": angle, "aggregation": aggregation, "method": "direct",
-                             "sampler": "specific_angle", **summarize(cosine, ratio)})
+                rows.append(
+                    {
+                        "n": n,
+                        "k": k,
+                        "angle": angle,
+                        "aggregation": aggregation,
+                        "method": "direct",
+                        "sampler": "specific_angle",
+                        **summarize(cosine, ratio),
+                    }
+                )
     return pd.DataFrame(rows)

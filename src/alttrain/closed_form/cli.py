@@ -1,11 +1,11 @@
 """Commands of the fg paper's closed-form experiments (called by ``workflow/rules/fg.smk``).
 
-* ``closed-form sweep --function F --settings JSON --out CSV --curves CSV``: gradient descent on one function for
-  every dimension, approach and seed (spec section 3.2); step sizes from ``resources/fg/lrs_math.csv``.
+* ``closed-form sweep --function F --settings JSON --out CSV --curves CSV``: gradient descent on one function
+  for every dimension, approach and seed (spec section 3.2); step sizes from ``resources/fg/lrs_math.csv``.
 * ``closed-form custom-angle --settings JSON --approx CSV --opt CSV --curves CSV``: fixed-angle tangents
   (section 3.3): approximation quality and Styblinski-Tang optimisation.
-* ``closed-form export-lrs --sources NN MATH CUSTOM --nn CSV --math CSV --custom CSV``: the authors' learning-rate tables as metrics CSVs
-  (for the appendix tables and the verification).
+* ``closed-form export-lrs --sources NN MATH CUSTOM --nn CSV --math CSV --custom CSV``: the authors' learning-
+  rate tables as metrics CSVs (for the appendix tables and the verification).
 * ``approx-quality --settings JSON --out CSV``: approximation quality vs n and k (section 3.1).
 
 ``--settings`` is the JSON of the scale file's ``fg.<experiment>`` section (validated by the schema before).
@@ -59,14 +59,22 @@ def sweep(function: str, settings: dict[str, Any]):
     lrs = [[math_learning_rate(function, n, a.name) for n in dims] for a in approaches]
     started = time.perf_counter()
     result = run_sweep(
-        function, dims, approaches, lrs, list(settings["seeds"]),
-        patiences=(settings["patience"], settings["search_patience"]), max_steps=settings.get("max_steps"),
-        dtype=_dtype(settings.get("dtype", "float32")), jvp_mode=settings.get("jvp_mode", "simulated"),
+        function,
+        dims,
+        approaches,
+        lrs,
+        list(settings["seeds"]),
+        patiences=(settings["patience"], settings["search_patience"]),
+        max_steps=settings.get("max_steps"),
+        dtype=_dtype(settings.get("dtype", "float32")),
+        jvp_mode=settings.get("jvp_mode", "simulated"),
         gram_solver=settings.get("gram_solver", "cholesky"),
     )
     seconds = time.perf_counter() - started
     final = final_rows(result, settings["patience"], settings["search_patience"])
-    curves = curve_rows(result, settings["patience"], settings.get("curve_points", 100), settings.get("curve_dims"))
+    curves = curve_rows(
+        result, settings["patience"], settings.get("curve_points", 100), settings.get("curve_dims")
+    )
     return final, curves, seconds
 
 
@@ -77,21 +85,39 @@ def custom_angle(settings: dict[str, Any]):
     from alttrain.grids.fg import custom_learning_rate
 
     n, function = settings["dim"], settings.get("function", "styblinski_tang")
-    approx = custom_angle_quality(n, list(settings["approx_tangents"]), list(settings["angles"]),
-                                  settings["samples"], seed=settings.get("seed", 0))
+    approx = custom_angle_quality(
+        n,
+        list(settings["approx_tangents"]),
+        list(settings["angles"]),
+        settings["samples"],
+        seed=settings.get("seed", 0),
+    )
     approaches, lrs = [], []
     for aggregation in ("mean", "orthogonal_projection"):
         label = "fg_mean" if aggregation == "mean" else "frog"
         for k in settings["opt_tangents"]:
             for angle in settings["angles"]:
-                approaches.append(Approach(f"{label}_k{k}_a{angle:g}", aggregation, k, "specific_angle", angle))
+                approaches.append(
+                    Approach(f"{label}_k{k}_a{angle:g}", aggregation, k, "specific_angle", angle)
+                )
                 lrs.append([custom_learning_rate(function, n, aggregation, k, angle)])
     search = settings.get("search_patience", 100)
-    result = run_sweep(function, [n], approaches, lrs, list(settings["seeds"]),
-                       patiences=(settings["patience"], search), max_steps=settings.get("max_steps"),
-                       gram_solver="qr")
+    result = run_sweep(
+        function,
+        [n],
+        approaches,
+        lrs,
+        list(settings["seeds"]),
+        patiences=(settings["patience"], search),
+        max_steps=settings.get("max_steps"),
+        gram_solver="qr",
+    )
     opt = final_rows(result, settings["patience"], search)
-    opt.insert(3, "approach_family", [a.name.rsplit("_a", 1)[0] for a in approaches for _ in range(len(result.seeds))])
+    opt.insert(
+        3,
+        "approach_family",
+        [a.name.rsplit("_a", 1)[0] for a in approaches for _ in range(len(result.seeds))],
+    )
     curves = curve_rows(result, settings["patience"], settings.get("curve_points", 100))
     return approx, opt, curves
 
@@ -147,8 +173,10 @@ def closed_form_main(argv: list[str]) -> int:
         return 0
     approx, opt, curves = custom_angle(settings)
     dataset = f"closed form: Styblinski-Tang n={settings['dim']}, fixed-angle tangents"
-    write_csv(args.approx, approx.assign(dataset=f"synthetic gradient (ones), n={settings['dim']}, "
-                                                 "fixed-angle unit tangents"))
+    write_csv(
+        args.approx,
+        approx.assign(dataset=f"synthetic gradient (ones), n={settings['dim']}, fixed-angle unit tangents"),
+    )
     write_csv(args.opt, opt.assign(dataset=dataset))
     write_csv(args.curves, curves.assign(dataset=dataset))
     return 0
@@ -166,11 +194,22 @@ def approx_quality_main(argv: list[str]) -> int:
 
     settings = _settings(args.settings)
     dims = list(settings["dims"])
-    samples = {n: (settings.get("large_dims_samples", settings["samples"]) if n in settings.get("large_dims", [])
-                   else settings["samples"]) for n in dims}
+    samples = {
+        n: (
+            settings.get("large_dims_samples", settings["samples"])
+            if n in settings.get("large_dims", [])
+            else settings["samples"]
+        )
+        for n in dims
+    }
     started = time.perf_counter()
-    frame = approximation_quality(dims, list(settings["tangents"]), samples, seed=settings.get("seed", 0),
-                                  method=settings.get("method", "reduced"))
+    frame = approximation_quality(
+        dims,
+        list(settings["tangents"]),
+        samples,
+        seed=settings.get("seed", 0),
+        method=settings.get("method", "reduced"),
+    )
     description = "synthetic gradient (ones), Gaussian tangents"
     write_csv(args.out, frame.assign(dataset=description))
     print(json.dumps({"cells": len(frame), "seconds": round(time.perf_counter() - started, 2)}))

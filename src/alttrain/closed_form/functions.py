@@ -1,7 +1,8 @@
-"""Closed-form test functions of the fg paper (spec section 3.2), batched: ``x`` of shape ``(..., n)`` -> ``(...)``.
+"""Closed-form test functions of the fg paper (spec section 3.2), batched: ``x`` of shape ``(..., n)`` ->
+``(...)``.
 
-Each function has an analytic gradient (used by the simulated-JVP sweep; tests compare it with autograd), the start
-point and step budget of the paper, and its global minimum.
+Each function has an analytic gradient (used by the simulated-JVP sweep; tests compare it with autograd), the
+start point and step budget of the paper, and its global minimum.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import torch
 
 # minimiser of t^4 - 16 t^2 + 5 t (root of 4 t^3 - 32 t + 5 = 0 near -2.9) and half its value (per coordinate)
 STYBLINSKI_TANG_ARGMIN = -2.903534027771178
-STYBLINSKI_TANG_MIN_PER_DIM = 0.5 * (STYBLINSKI_TANG_ARGMIN**4 - 16 * STYBLINSKI_TANG_ARGMIN**2
-                                     + 5 * STYBLINSKI_TANG_ARGMIN)
+STYBLINSKI_TANG_MIN_PER_DIM = 0.5 * (
+    STYBLINSKI_TANG_ARGMIN**4 - 16 * STYBLINSKI_TANG_ARGMIN**2 + 5 * STYBLINSKI_TANG_ARGMIN
+)
 
 
 def sphere_terms(x: torch.Tensor, pairs: torch.Tensor | None = None) -> torch.Tensor:
@@ -33,12 +35,12 @@ def sphere_grad(x: torch.Tensor, pairs: torch.Tensor | None = None) -> torch.Ten
 
 
 def rosenbrock_terms(x: torch.Tensor, pairs: torch.Tensor | None = None) -> torch.Tensor:
-    """Contributions 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 of each coordinate i < n; the last one contributes 0.
+    """Contributions 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 per coordinate i < n (the last one: 0).
 
     Args:
         x: (..., n).
-        pairs: optional bool mask (n - 1,): which neighbouring pairs (i, i+1) belong to the same function (several
-            functions packed into one vector); default all.
+        pairs: optional bool mask (n - 1,): which neighbouring pairs (i, i+1) belong to the same function
+            (several functions packed into one vector); default all.
     """
     head, tail = x[..., :-1], x[..., 1:]
     terms = 100 * (tail - head * head) ** 2 + (1 - head) ** 2  # (..., n-1)
@@ -87,7 +89,8 @@ class TestFunction:
 
     Attributes:
         name: id used in configs and CSVs. value: batched function. terms: per-coordinate contributions (their
-            sum is the value; accepts a pair mask for packed vectors). grad: analytic gradient (same pair mask).
+            sum is the value; accepts a pair mask for packed vectors). grad: analytic gradient (same pair
+            mask).
         start_value: the coordinates of the start point x0 for the first and the remaining coordinates.
         max_steps: the paper's step budget.
     """
@@ -114,6 +117,7 @@ class TestFunction:
 FUNCTIONS: dict[str, TestFunction] = {
     "sphere": TestFunction("sphere", sphere, sphere_terms, sphere_grad, -1.0, -1.0, 1000),
     "rosenbrock": TestFunction("rosenbrock", rosenbrock, rosenbrock_terms, rosenbrock_grad, -1.0, 0.0, 25000),
-    "styblinski_tang": TestFunction("styblinski_tang", styblinski_tang, styblinski_tang_terms, styblinski_tang_grad,
-                                    0.0, 0.0, 1000),
+    "styblinski_tang": TestFunction(
+        "styblinski_tang", styblinski_tang, styblinski_tang_terms, styblinski_tang_grad, 0.0, 0.0, 1000
+    ),
 }

@@ -1,21 +1,23 @@
 """Vectorised gradient descent on the closed-form functions (fg spec sections 3.2 and 3.3).
 
 One call optimises every (approach, seed, dimension) trajectory of one function together: the dimensions
-n_1..n_N are packed into one vector of length D = sum n_i, so ``x`` has shape ``(A, S, D)`` and the per-step Python
-overhead is paid once for the whole grid (25,000 Rosenbrock steps are otherwise dominated by it). Seed s has its own
-tangent generator (seeded s, the only random stream of the experiment: the start point is deterministic); per step
-it draws one ``(K, D)`` Gaussian block (K = the largest k) and every approach uses its first k rows in each
-dimension's segment (transformed by its sampler, e.g. to fixed-angle tangents). Approaches of one seed therefore
-share tangents (common random numbers, a paired comparison); a seed's stream depends on the packed dimension list.
+n_1..n_N are packed into one vector of length D = sum n_i, so ``x`` has shape ``(A, S, D)`` and the per-step
+Python overhead is paid once for the whole grid (25,000 Rosenbrock steps are otherwise dominated by it). Seed
+s has its own tangent generator (seeded s, the only random stream of the experiment: the start point is
+deterministic); per step it draws one ``(K, D)`` Gaussian block (K = the largest k) and every approach uses
+its first k rows in each dimension's segment (transformed by its sampler, e.g. to fixed-angle tangents).
+Approaches of one seed therefore share tangents (common random numbers, a paired comparison); a seed's stream
+depends on the packed dimension list.
 
-Update: x <- x - lr * g with g the true gradient (``bp``) or a forward gradient (:func:`combine` of the k JVPs).
-JVPs are ``simulated`` (d = V grad f, the analytic gradient) or ``forward_ad`` (``torch.func.jvp`` vmapped over the
-k tangents); both are the same numbers up to rounding.
+Update: x <- x - lr * g with g the true gradient (``bp``) or a forward gradient (:func:`combine` of the k
+JVPs). JVPs are ``simulated`` (d = V grad f, the analytic gradient) or ``forward_ad`` (``torch.func.jvp``
+vmapped over the k tangents); both are the same numbers up to rounding.
 
-Early stopping (spec section 3.2 and quirk 14): a step whose value is >= the previous step's value (or NaN) counts
-as no improvement; after ``patience`` consecutive such steps the run stops. Several patience values are evaluated on
-the same trajectories (the run continues until the largest one stops, and the stop step of a smaller patience is
-read off the same value sequence): 50 is the paper's training setting, 100 the authors' learning-rate search.
+Early stopping (spec section 3.2 and quirk 14): a step whose value is >= the previous step's value (or NaN)
+counts as no improvement; after ``patience`` consecutive such steps the run stops. Several patience values are
+evaluated on the same trajectories (the run continues until the largest one stops, and the stop step of a
+smaller patience is read off the same value sequence): 50 is the paper's training setting, 100 the authors'
+learning-rate search.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class Approach:
         name: label in the CSVs (``bp``, ``fg_k1``, ``fg_mean_k4``, ``frog_k16``, ...).
         aggregation: ``bp``, ``mean``, ``sum`` or ``orthogonal_projection``.
         k: number of tangents (0 for bp).
-        sampler: ``normal`` or ``specific_angle`` (with ``angle`` in degrees). normalize: unit-length tangents.
+        sampler: ``normal`` or ``specific_angle`` (with ``angle`` in degrees). normalize: unit-length
+            tangents.
     """
 
     name: str
@@ -52,11 +55,11 @@ class Approach:
 
 
 def stop_step(values, patience: int) -> int:
-    """The step at which the early-stopping rule stops a run with the value sequence ``values`` (f_0, f_1, ...).
+    """The step at which the early-stopping rule stops a run with values ``values`` (f_0, f_1, ...).
 
     Reference implementation of the rule that :func:`run_sweep` applies vectorised: step t counts as no
-    improvement when f_t is not below f_{t-1} (ties and NaN included); the run stops at the step where the count of
-    consecutive such steps reaches ``patience``, or at the last step.
+    improvement when f_t is not below f_{t-1} (ties and NaN included); the run stops at the step where the
+    count of consecutive such steps reaches ``patience``, or at the last step.
     """
     count = 0
     for step in range(1, len(values)):
@@ -77,12 +80,14 @@ def parse_approach(name: str) -> tuple[str, int]:
 
 
 class Packing:
-    """Several dimensions n_1..n_N packed into one vector of length D = sum n_i (one function instance each)."""
+    """Several dimensions n_1..n_N packed into one vector of length D = sum n_i (one instance each)."""
 
     def __init__(self, ns: list[int]) -> None:
         self.ns = list(ns)
         sizes = torch.tensor(self.ns)
-        self.segment = torch.repeat_interleave(torch.arange(len(self.ns)), sizes)  # (D,): which n a coordinate has
+        self.segment = torch.repeat_interleave(
+            torch.arange(len(self.ns)), sizes
+        )  # (D,): which n a coordinate has
         self.pairs = self.segment[:-1] == self.segment[1:]  # (D-1,): neighbouring pairs inside one instance
         offsets = [0, *torch.cumsum(sizes, 0).tolist()]
         self.slices = [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
@@ -90,9 +95,9 @@ class Packing:
     def sum(self, values: torch.Tensor) -> torch.Tensor:
         """Per-instance sums (..., N) of per-coordinate values (..., D), accumulated in float64.
 
-        why float64: a float32 sum of 1024 Styblinski-Tang terms (about -39 each) can be off by ~0.2 (beyond the
-        minimum); the iterates stay in the configured dtype. why index_add and not a matrix product with an
-        indicator: a diverged instance (inf, NaN) must not turn the sums of the others into NaN (inf * 0).
+        why float64: a float32 sum of 1024 Styblinski-Tang terms (about -39 each) can be off by ~0.2 (beyond
+        the minimum); the iterates stay in the configured dtype. why index_add and not a matrix product with
+        an indicator: a diverged instance (inf, NaN) must not turn the sums of the others into NaN (inf * 0).
         """
         out = values.new_zeros(*values.shape[:-1], len(self.ns), dtype=torch.float64)
         return out.index_add_(-1, self.segment, values.double())
@@ -108,7 +113,9 @@ def _tangents(approach: Approach, draws: torch.Tensor) -> torch.Tensor:
     if approach.sampler == "specific_angle":
         tangents = specific_angle_tangents(tangents, approach.angle)
     elif approach.sampler != "normal":
-        raise ValueError(f"the sweep supports the normal and specific_angle samplers, not {approach.sampler!r}")
+        raise ValueError(
+            f"the sweep supports the normal and specific_angle samplers, not {approach.sampler!r}"
+        )
     if approach.normalize:
         tangents = tangents / tangents.norm(dim=-1, keepdim=True)
     return tangents
@@ -135,7 +142,9 @@ class _GeneralUpdate:
                     jvps = (tangents @ grad[index, :, part].unsqueeze(-1)).squeeze(-1)  # (S, k)
                 else:
                     jvps = self._forward_jvps(x[index, :, part], tangents)
-                update[index, :, part] = combine(tangents, jvps, approach.aggregation, gram_solver=self.gram_solver)
+                update[index, :, part] = combine(
+                    tangents, jvps, approach.aggregation, gram_solver=self.gram_solver
+                )
         return update
 
     def _forward_jvps(self, x: torch.Tensor, tangents: torch.Tensor) -> torch.Tensor:
@@ -148,14 +157,16 @@ class _GeneralUpdate:
 
 
 class _PackedUpdate:
-    """All approaches and dimensions at once when every approach uses the first k of the shared Gaussian tangents.
+    """All approaches and dimensions at once when every approach uses the first k of the shared Gaussian
+    tangents.
 
-    mean/sum: (1/k) sum_{i<k} d_i v_i with one masked weighting. projection onto the first m tangents: with the
-    Cholesky factor L of the Gram matrix G = V V^T (float64), V^T = Q L^T is the QR factorisation of V^T, so
-    P_m g = Q[:, :m] z[:m] with z = L^{-1} d, i.e. V^T L^{-T} (z masked to its first m entries). L, and z restricted
-    to its first m entries, depend only on the first m tangents (triangular prefixes), so one Gram matrix per seed,
-    dimension and step serves every k. With n < K only the first n tangents enter (spec section 2.4): the Gram
-    matrix is completed by the identity beyond them, which leaves the first n coordinates of z unchanged.
+    mean/sum: (1/k) sum_{i<k} d_i v_i with one masked weighting. projection onto the first m tangents: with
+    the Cholesky factor L of the Gram matrix G = V V^T (float64), V^T = Q L^T is the QR factorisation of V^T,
+    so P_m g = Q[:, :m] z[:m] with z = L^{-1} d, i.e. V^T L^{-T} (z masked to its first m entries). L, and z
+    restricted to its first m entries, depend only on the first m tangents (triangular prefixes), so one Gram
+    matrix per seed, dimension and step serves every k. With n < K only the first n tangents enter (spec
+    section 2.4): the Gram matrix is completed by the identity beyond them, which leaves the first n
+    coordinates of z unchanged.
     """
 
     def __init__(self, approaches: list[Approach], packing: Packing, dtype: torch.dtype) -> None:
@@ -182,12 +193,18 @@ class _PackedUpdate:
         """Updates (A, S, D) from the draws (S, K, D) and the true gradients (A, S, D)."""
         grad_s = grad.transpose(0, 1)  # (S, A, D)
         parts = self.packing.slices
-        jvps = torch.stack([grad_s[..., p] @ draws[..., p].transpose(1, 2) for p in parts], dim=2)  # (S, A, N, K)
+        jvps = torch.stack(
+            [grad_s[..., p] @ draws[..., p].transpose(1, 2) for p in parts], dim=2
+        )  # (S, A, N, K)
         coeff = jvps * self.weights  # mean / sum approaches (zero weight for the others)
         if self.proj:
             wide = draws.double()
-            grams = torch.stack([wide[..., p] @ wide[..., p].transpose(1, 2) for p in parts], dim=1)  # (S, N, K, K)
-            chol = torch.linalg.cholesky(grams * self.gram_mask + self.gram_fill).unsqueeze(1)  # (S, 1, N, K, K)
+            grams = torch.stack(
+                [wide[..., p] @ wide[..., p].transpose(1, 2) for p in parts], dim=1
+            )  # (S, N, K, K)
+            chol = torch.linalg.cholesky(grams * self.gram_mask + self.gram_fill).unsqueeze(
+                1
+            )  # (S, 1, N, K, K)
             d = jvps[:, self.proj].double().unsqueeze(-1)  # (S, P, N, K, 1)
             z = torch.linalg.solve_triangular(chol, d, upper=False)
             back = torch.linalg.solve_triangular(chol.transpose(-1, -2), z * self.proj_mask, upper=True)
@@ -219,9 +236,17 @@ class SweepResult:
 
 
 def run_sweep(
-    function: str, ns: list[int], approaches: list[Approach], lrs, seeds: list[int], *,
-    patiences: tuple[int, ...] = (50,), max_steps: int | None = None, dtype: torch.dtype = torch.float32,
-    jvp_mode: str = "simulated", gram_solver: str = "cholesky",
+    function: str,
+    ns: list[int],
+    approaches: list[Approach],
+    lrs,
+    seeds: list[int],
+    *,
+    patiences: tuple[int, ...] = (50,),
+    max_steps: int | None = None,
+    dtype: torch.dtype = torch.float32,
+    jvp_mode: str = "simulated",
+    gram_solver: str = "cholesky",
 ) -> SweepResult:
     """Optimise ``function`` in every dimension of ``ns`` with every approach and seed at once.
 
@@ -232,8 +257,9 @@ def run_sweep(
         patiences: early-stopping patiences evaluated on the same trajectories.
         max_steps: step budget (default: the paper's for the function).
         dtype: of the iterates (the authors' default float32).
-        jvp_mode: ``simulated`` or ``forward_ad``. gram_solver: ``cholesky`` (float64 Gram matrix, the vectorised
-            path), ``qr`` or ``inverse`` (per-dimension :func:`combine`, e.g. to mimic the authors' inverse).
+        jvp_mode: ``simulated`` or ``forward_ad``. gram_solver: ``cholesky`` (float64 Gram matrix, the
+            vectorised path), ``qr`` or ``inverse`` (per-dimension :func:`combine`, e.g. to mimic the authors'
+            inverse).
     """
     fn = FUNCTIONS[function]
     steps = max_steps if max_steps is not None else fn.max_steps
@@ -281,12 +307,15 @@ def run_sweep(
                 active, moving = still, packing.expand(still)
     for stop in stops.values():
         stop[stop < 0] = last
-    return SweepResult(function, list(ns), list(approaches), lr_array, list(seeds),
-                       values[: last + 1], stops, diverged)
+    return SweepResult(
+        function, list(ns), list(approaches), lr_array, list(seeds), values[: last + 1], stops, diverged
+    )
 
 
-def final_rows(result: SweepResult, training_patience: int, search_patience: int | None = None) -> pd.DataFrame:
-    """One row per approach, seed and n: final / best values and steps at the training (and search) patience."""
+def final_rows(
+    result: SweepResult, training_patience: int, search_patience: int | None = None
+) -> pd.DataFrame:
+    """One row per approach, seed and n: final/best values and steps per patience."""
     fn = FUNCTIONS[result.function]
     values = result.values.double().numpy()  # (T+1, A, S, N)
     running_min = np.fmin.accumulate(values, axis=0)
@@ -296,10 +325,19 @@ def final_rows(result: SweepResult, training_patience: int, search_patience: int
         for s, seed in enumerate(result.seeds):
             for i, n in enumerate(result.ns):
                 f_min = fn.minimum(n)
-                row = {"function": result.function, "n": n, "approach": approach.name,
-                       "aggregation": approach.aggregation, "k": approach.k, "sampler": approach.sampler,
-                       "angle": approach.angle, "seed": seed, "lr": float(result.lrs[a, i]), "f_min": f_min,
-                       "diverged": bool(result.diverged[a, s, i])}
+                row = {
+                    "function": result.function,
+                    "n": n,
+                    "approach": approach.name,
+                    "aggregation": approach.aggregation,
+                    "k": approach.k,
+                    "sampler": approach.sampler,
+                    "angle": approach.angle,
+                    "seed": seed,
+                    "lr": float(result.lrs[a, i]),
+                    "f_min": f_min,
+                    "diverged": bool(result.diverged[a, s, i]),
+                }
                 for suffix, patience in sets:
                     stop = int(result.stops[patience][a, s, i])
                     row[f"final_value{suffix}"] = float(values[stop, a, s, i])
@@ -310,7 +348,9 @@ def final_rows(result: SweepResult, training_patience: int, search_patience: int
     return pd.DataFrame(rows)
 
 
-def curve_rows(result: SweepResult, patience: int, points: int = 100, ns: list[int] | None = None) -> pd.DataFrame:
+def curve_rows(
+    result: SweepResult, patience: int, points: int = 100, ns: list[int] | None = None
+) -> pd.DataFrame:
     """Optimisation curves on a log-spaced step grid, each trajectory up to its stop (training patience)."""
     last = result.values.shape[0] - 1
     grid = np.unique(np.concatenate([[0], np.geomspace(1, max(last, 1), points).round().astype(int)]))
@@ -325,7 +365,18 @@ def curve_rows(result: SweepResult, patience: int, points: int = 100, ns: list[i
                 stop = int(result.stops[patience][a, s, i])
                 steps = np.unique(np.append(grid[grid <= stop], stop))
                 for step, value in zip(steps.tolist(), values[steps, a, s, i].tolist(), strict=True):
-                    rows.append((result.function, n, approach.name, approach.k, approach.angle, seed, step, value,
-                                 f_min(n)))
+                    rows.append(
+                        (
+                            result.function,
+                            n,
+                            approach.name,
+                            approach.k,
+                            approach.angle,
+                            seed,
+                            step,
+                            value,
+                            f_min(n),
+                        )
+                    )
     columns = ["function", "n", "approach", "k", "angle", "seed", "step", "value", "f_min"]
     return pd.DataFrame(rows, columns=columns)

@@ -1,4 +1,4 @@
-"""Shared helpers of the fg figures and tables: approach order, labels, colours, seed statistics (no torch)."""
+"""Shared helpers of the fg figures and tables: approach order, labels, colours, seed stats (no torch)."""
 
 from __future__ import annotations
 
@@ -46,9 +46,12 @@ def ordered(names: Iterable[str]) -> list[str]:
 
 def style(approach: str) -> dict:
     """Matplotlib line style of an approach (blue shades: mean; orange shades: projection)."""
-    return {"color": COLORS.get(approach, "#2ca02c"), "label": LABELS.get(approach, approach),
-            "linestyle": "--" if approach.startswith("fg_mean") else "-",
-            "linewidth": 1.6 if approach.startswith("frog") or approach == "bp" else 1.2}
+    return {
+        "color": COLORS.get(approach, "#2ca02c"),
+        "label": LABELS.get(approach, approach),
+        "linestyle": "--" if approach.startswith("fg_mean") else "-",
+        "linewidth": 1.6 if approach.startswith("frog") or approach == "bp" else 1.2,
+    }
 
 
 def seed_stats(frame: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""fg_fig_approx_vs_k: cosine similarity and norm ratio vs the number of tangents k, per dimension (spec 3.1)."""
+"""fg_fig_approx_vs_k: cosine similarity and norm ratio vs the number of tangents k (spec 3.1)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,19 @@ SPEC = ArtifactSpec(
     paper="fg",
     inputs=("approx_quality.csv",),
     caption=(
-        "Approximation quality vs number of tangents k for selected dimensions n: mean cosine similarity (top) "
+        "Approximation quality vs number of tangents k for selected dimensions n: mean cosine similarity "
+        "(top) "
         "and mean norm ratio (bottom, log scale) with 95 % CI bands, per combination. The projection (frog) "
         "becomes exact (cosine 1, norm ratio 1) once k ≥ n; mean and sum stay approximate."
     ),
 )
-VARIANTS = (("frog", False, "frog (projection)", "#a63603", "-"), ("mean", False, "mean", "#08519c", "--"),
-            ("mean", True, "mean, normalised", "#4292c6", ":"), ("sum", False, "sum", "#31a354", "--"),
-            ("sum", True, "sum, normalised", "#74c476", ":"))
+VARIANTS = (
+    ("frog", False, "frog (projection)", "#a63603", "-"),
+    ("mean", False, "mean", "#08519c", "--"),
+    ("mean", True, "mean, normalised", "#4292c6", ":"),
+    ("sum", False, "sum", "#31a354", "--"),
+    ("sum", True, "sum, normalised", "#74c476", ":"),
+)
 SHOWN_N = (64, 1024, 16384)
 
 

@@ -14,15 +14,22 @@ SPEC = ArtifactSpec(
     paper="fg",
     inputs=("approx_quality.csv",),
     caption=(
-        "Approximation quality vs dimension n for Gaussian tangents: mean cosine similarity to the true gradient "
+        "Approximation quality vs dimension n for Gaussian tangents: mean cosine similarity to the true "
+        "gradient "
         "(top) and mean norm ratio |g|/|∇f| (bottom, log scale) over the Monte-Carlo samples, with 95 % CI "
         "bands; one line per number of tangents k, one column per combination (frog = orthogonal projection; "
-        "mean and sum with unnormalised or unit-length tangents); the dashed black line is the single-tangent "
+        "mean and sum with unnormalised or unit-length tangents); the dashed black line is the single-"
+        "tangent "
         "forward gradient (k = 1)."
     ),
 )
-VARIANTS = (("frog", False, "frog (projection)"), ("mean", False, "mean"), ("mean", True, "mean, normalised"),
-            ("sum", False, "sum"), ("sum", True, "sum, normalised"))
+VARIANTS = (
+    ("frog", False, "frog (projection)"),
+    ("mean", False, "mean"),
+    ("mean", True, "mean, normalised"),
+    ("sum", False, "sum"),
+    ("sum", True, "sum, normalised"),
+)
 SHOWN_K = (2, 4, 16, 64, 256, 1024)
 
 
@@ -55,7 +62,9 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
                 ax.plot(line["n"], mean, color=cmap(index), label=f"k={k}", lw=1.2)
                 ax.fill_between(line["n"], mean - ci, mean + ci, color=cmap(index), alpha=0.2, lw=0)
             if not baseline.empty and not normalized:
-                ax.plot(baseline["n"], baseline[f"{metric}_mean"], color="black", ls="--", lw=1, label="FG, k=1")
+                ax.plot(
+                    baseline["n"], baseline[f"{metric}_mean"], color="black", ls="--", lw=1, label="FG, k=1"
+                )
             ax.set_xscale("log", base=2)
             if metric == "norm_ratio":
                 ax.set_yscale("log")

@@ -15,8 +15,10 @@ SPEC = ArtifactSpec(
     inputs=("closed_form_sphere.csv", "closed_form_rosenbrock.csv", "closed_form_styblinski_tang.csv"),
     caption=(
         "Closed-form optimisation: final value minus the global minimum, f(x_T) − f*, vs dimension n after "
-        "gradient descent with the authors' step sizes and early stopping (patience 50), mean over seeds with "
-        "min–max band, log scale (values below 1e-12 drawn at 1e-12). Rosenbrock values near 3.99 are the local "
+        "gradient descent with the authors' step sizes and early stopping (patience 50), mean over seeds "
+        "with "
+        "min–max band, log scale (values below 1e-12 drawn at 1e-12). Rosenbrock values near 3.99 are the "
+        "local "
         "minimum near (−1, 1, ..., 1)."
     ),
 )
@@ -35,8 +37,14 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
         for approach in ordered(stats["approach"]):
             line = stats[stats["approach"] == approach].sort_values("n")
             (handle,) = ax.plot(line["n"], log_floor(line["mean"], FLOOR), marker=".", **style(approach))
-            ax.fill_between(line["n"], log_floor(line["min"], FLOOR), log_floor(line["max"], FLOOR),
-                            color=handle.get_color(), alpha=0.12, lw=0)
+            ax.fill_between(
+                line["n"],
+                log_floor(line["min"], FLOOR),
+                log_floor(line["max"], FLOOR),
+                color=handle.get_color(),
+                alpha=0.12,
+                lw=0,
+            )
             handles[approach] = handle
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
@@ -44,7 +52,13 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
         ax.set_xlabel("dimension n")
     axes[0, 0].set_ylabel("final f − f*")
     if handles:
-        fig.legend([handles[a] for a in ordered(handles)], [style(a)["label"] for a in ordered(handles)],
-                   loc="lower center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, -0.08))
+        fig.legend(
+            [handles[a] for a in ordered(handles)],
+            [style(a)["label"] for a in ordered(handles)],
+            loc="lower center",
+            ncol=4,
+            fontsize=7,
+            bbox_to_anchor=(0.5, -0.08),
+        )
     fig.tight_layout()
     return fig

@@ -12,8 +12,11 @@ from alttrain.figures.style import Context, placeholder_axes
 SPEC = ArtifactSpec(
     id="fg_fig_closed_form_curves",
     paper="fg",
-    inputs=("closed_form_sphere_curves.csv", "closed_form_rosenbrock_curves.csv",
-            "closed_form_styblinski_tang_curves.csv"),
+    inputs=(
+        "closed_form_sphere_curves.csv",
+        "closed_form_rosenbrock_curves.csv",
+        "closed_form_styblinski_tang_curves.csv",
+    ),
     caption=(
         "Optimisation curves of the closed-form functions: f(x_t) − f* over the gradient-descent steps (log "
         "scales; values below 1e-12 drawn at 1e-12), mean over the seeds still running at that step, for the "
@@ -46,7 +49,9 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
             part = data[data["n"] == n].assign(gap=lambda d: d["value"] - d["f_min"])
             for approach in ordered(part["approach"]):
                 line = part[part["approach"] == approach].groupby("step")["gap"].mean().reset_index()
-                (handle,) = ax.plot(line["step"].clip(lower=0.5), log_floor(line["gap"], FLOOR), **style(approach))
+                (handle,) = ax.plot(
+                    line["step"].clip(lower=0.5), log_floor(line["gap"], FLOOR), **style(approach)
+                )
                 handles[approach] = handle
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -54,7 +59,13 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
             ax.set_xlabel("step (step 0 drawn at 0.5)")
         axes[0, column].set_ylabel("f(x_t) − f*")
     if handles:
-        fig.legend([handles[a] for a in ordered(handles)], [style(a)["label"] for a in ordered(handles)],
-                   loc="lower center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, -0.04))
+        fig.legend(
+            [handles[a] for a in ordered(handles)],
+            [style(a)["label"] for a in ordered(handles)],
+            loc="lower center",
+            ncol=4,
+            fontsize=7,
+            bbox_to_anchor=(0.5, -0.04),
+        )
     fig.tight_layout()
     return fig

@@ -1,4 +1,4 @@
-"""fg_fig_custom_angle_approx: approximation quality with tangents at a fixed angle to the first one (spec 3.3)."""
+"""fg_fig_custom_angle_approx: approximation quality with fixed-angle tangents (spec 3.3)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ SPEC = ArtifactSpec(
     inputs=("custom_angle_approx.csv",),
     caption=(
         "Approximation quality with custom tangents: unit tangents v_2..v_k at a fixed angle to v_1, n = 64; "
-        "mean cosine similarity (left) and norm ratio (right, log scale) with 95 % CI bands vs the angle, for "
+        "mean cosine similarity (left) and norm ratio (right, log scale) with 95 % CI bands vs the angle, "
+        "for "
         "the mean (dashed) and the projection (frog, solid) per k (the sum has the cosine of the mean and k "
         "times its norm). The projection does not depend on the angle (the span is the same); the mean "
         "degrades as the tangents become parallel."
@@ -33,8 +34,10 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
         return fig
     ks = sorted(set(int(k) for k in data["k"]))
     cmap = plt.get_cmap("viridis", max(len(ks), 2))
-    for ax, metric, label in ((axes[0, 0], "cosine", "cosine similarity"),
-                              (axes[0, 1], "norm_ratio", "norm ratio |g| / |∇f|")):
+    for ax, metric, label in (
+        (axes[0, 0], "cosine", "cosine similarity"),
+        (axes[0, 1], "norm_ratio", "norm ratio |g| / |∇f|"),
+    ):
         for index, k in enumerate(ks):
             for aggregation, dash, name in AGGREGATIONS:
                 line = data[(data["k"] == k) & (data["aggregation"] == aggregation)].sort_values("angle")

@@ -1,4 +1,4 @@
-"""fg_fig_custom_angle_opt: Styblinski-Tang (n = 64) optimised with fixed-angle tangents, final value vs angle."""
+"""fg_fig_custom_angle_opt: Styblinski-Tang (n = 64) with fixed-angle tangents: final value vs angle."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ SPEC = ArtifactSpec(
     paper="fg",
     inputs=("custom_angle_opt.csv",),
     caption=(
-        "Styblinski-Tang, n = 64, optimised with custom tangents at a fixed angle to the first tangent: final "
-        "function value vs angle, mean over seeds with min–max band, for the mean (dashed) and the projection "
+        "Styblinski-Tang, n = 64, optimised with custom tangents at a fixed angle to the first tangent: "
+        "final "
+        "function value vs angle, mean over seeds with min–max band, for the mean (dashed) and the "
+        "projection "
         "(frog, solid) with k = 16 and 64, with the authors' step sizes (mean: per k and angle; frog: per k, "
         "tuned with Gaussian tangents). Dotted: the global minimum −39.166·n."
     ),
@@ -32,10 +34,15 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
     for (aggregation, k), line in stats.groupby(["aggregation", "k"]):
         line = line.sort_values("angle")
         is_proj = aggregation == "orthogonal_projection"
-        color = COLORS["frog_k16" if is_proj else "fg_mean_k16"] if k >= 64 else COLORS[
-            "frog_k4" if is_proj else "fg_mean_k4"]
+        color = (
+            COLORS["frog_k16" if is_proj else "fg_mean_k16"]
+            if k >= 64
+            else COLORS["frog_k4" if is_proj else "fg_mean_k4"]
+        )
         label = f"{'frog' if is_proj else 'mean'}, k={k}"
-        ax.plot(line["angle"], line["mean"], color=color, ls="-" if is_proj else "--", marker=".", label=label)
+        ax.plot(
+            line["angle"], line["mean"], color=color, ls="-" if is_proj else "--", marker=".", label=label
+        )
         ax.fill_between(line["angle"], line["min"], line["max"], color=color, alpha=0.15, lw=0)
     ax.axhline(float(data["f_min"].iloc[0]), color="0.3", ls=":", lw=1, label="global minimum")
     ax.set_xlabel("angle to the first tangent (degrees)")

@@ -20,8 +20,11 @@ SPEC = ArtifactSpec(
         "approach. The data set of each task is the one named in the footer (scaled-down data at cpu scale)."
     ),
 )
-ROWS = (("val_loss", "validation loss", "log"), ("test_acc", "test accuracy (%)", "linear"),
-        ("align_cosine", "cosine to BP gradient", "linear"))
+ROWS = (
+    ("val_loss", "validation loss", "log"),
+    ("test_acc", "test accuracy (%)", "linear"),
+    ("align_cosine", "cosine to BP gradient", "linear"),
+)
 
 
 def _tasks(frames) -> list[tuple[str, pd.DataFrame]]:
@@ -51,8 +54,9 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
                 line = data[data["approach"] == approach].groupby("epoch")[metric].mean().dropna()
                 if line.empty:
                     continue
-                (handle,) = ax.plot(line.index, line.values, marker="." if len(line) < 12 else None,
-                                    **style(approach))
+                (handle,) = ax.plot(
+                    line.index, line.values, marker="." if len(line) < 12 else None, **style(approach)
+                )
                 handles[approach] = handle
             ax.set_yscale(scale)
             if row == 0:
@@ -61,7 +65,13 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
                 ax.set_xlabel("epoch")
             if column == 0:
                 ax.set_ylabel(label)
-    fig.legend([handles[a] for a in ordered(handles)], [style(a)["label"] for a in ordered(handles)],
-               loc="lower center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, -0.05))
+    fig.legend(
+        [handles[a] for a in ordered(handles)],
+        [style(a)["label"] for a in ordered(handles)],
+        loc="lower center",
+        ncol=4,
+        fontsize=7,
+        bbox_to_anchor=(0.5, -0.05),
+    )
     fig.tight_layout()
     return fig

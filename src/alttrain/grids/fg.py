@@ -7,9 +7,10 @@ Experiments (aggregated CSVs ``results/metrics/fg/<experiment>.csv``):
   ``paper_dataset`` (the paper's data set; the data set actually used is the CSV's ``dataset`` column),
   ``lr_table``.
 
-Every run uses plain SGD with the authors' learning rate of its (task, approach) from ``resources/fg/lrs_nn.csv``,
-early stopping on the validation loss and the divergence bound 10 (spec sections 3.4-3.6). The closed-form sweeps
-are not training runs (``workflow/rules/fg.smk``). This module imports no torch (Snakemake imports it).
+Every run uses plain SGD with the authors' learning rate of its (task, approach) from
+``resources/fg/lrs_nn.csv``, early stopping on the validation loss and the divergence bound 10 (spec sections
+3.4-3.6). The closed-form sweeps are not training runs (``workflow/rules/fg.smk``). This module imports no
+torch (Snakemake imports it).
 """
 
 from __future__ import annotations
@@ -61,18 +62,26 @@ def math_learning_rate(function: str, n: int, approach: str) -> float:
     for row in _read("lrs_math.csv"):
         if row["function"] == function and int(row["n"]) == n and row["approach"] == approach:
             return float(row["lr"])
-    raise UserError(f"no published step size for {function} n={n} {approach}; the paper has n = 1, 2, ..., 1024 "
-                    f"and the approaches {', '.join(APPROACHES)}")
+    raise UserError(
+        f"no published step size for {function} n={n} {approach}; the paper has n = 1, 2, ..., 1024 "
+        f"and the approaches {', '.join(APPROACHES)}"
+    )
 
 
 def custom_learning_rate(function: str, n: int, aggregation: str, k: int, angle: float) -> float:
     """Step size of the custom-tangent experiment: mean per (k, angle), projection per k (Gaussian-tuned)."""
     for row in _read("lrs_math_custom_tangents.csv"):
-        if (row["function"] == function and int(row["n"]) == n and row["aggregation"] == aggregation
-                and int(row["k"]) == k and (aggregation != "mean" or float(row["angle"]) == float(angle))):
+        if (
+            row["function"] == function
+            and int(row["n"]) == n
+            and row["aggregation"] == aggregation
+            and int(row["k"]) == k
+            and (aggregation != "mean" or float(row["angle"]) == float(angle))
+        ):
             return float(row["lr"])
-    raise UserError(f"no published custom-tangent step size for {function} n={n} {aggregation} k={k} "
-                    f"angle={angle}")
+    raise UserError(
+        f"no published custom-tangent step size for {function} n={n} {aggregation} k={k} angle={angle}"
+    )
 
 
 def method_of(approach: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -100,8 +109,11 @@ def _common(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fg_options(spec: dict[str, Any]) -> dict[str, Any]:
-    return {"mode": spec.get("mode", "simulated"), "perturbation": spec.get("perturbation", "activity"),
-            "gram_solver": spec.get("gram_solver", "qr")}
+    return {
+        "mode": spec.get("mode", "simulated"),
+        "perturbation": spec.get("perturbation", "activity"),
+        "gram_solver": spec.get("gram_solver", "qr"),
+    }
 
 
 def fc_runs(spec: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
@@ -112,13 +124,21 @@ def fc_runs(spec: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
         for approach in spec["approaches"]:
             lr = nn_learning_rate(task, approach)
             for seed in spec["seeds"]:
-                runs.append(settings.run(
-                    paper="fg", experiment="fc_mnist", run_id=f"w{width}_{approach}", seed=seed,
-                    dataset=dict(spec["dataset"]), model={"name": "fg_fc", "width": width},
-                    method=method_of(approach, _fg_options(spec)), optimizer={"name": "sgd", "lr": lr},
-                    batch_size=spec.get("batch_size", 64), **_common(spec),
-                    labels={"approach": approach, "width": width, "task": task},
-                ))
+                runs.append(
+                    settings.run(
+                        paper="fg",
+                        experiment="fc_mnist",
+                        run_id=f"w{width}_{approach}",
+                        seed=seed,
+                        dataset=dict(spec["dataset"]),
+                        model={"name": "fg_fc", "width": width},
+                        method=method_of(approach, _fg_options(spec)),
+                        optimizer={"name": "sgd", "lr": lr},
+                        batch_size=spec.get("batch_size", 64),
+                        **_common(spec),
+                        labels={"approach": approach, "width": width, "task": task},
+                    )
+                )
     return runs
 
 
@@ -135,15 +155,27 @@ def sota_runs(spec: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
         for approach in spec["approaches"]:
             lr = nn_learning_rate(task, approach, lr_table)
             for seed in spec["seeds"]:
-                runs.append(settings.run(
-                    paper="fg", experiment="sota", run_id=f"{task}_{approach}" + ("" if lr_table == "head"
-                                                                                  else f"_{lr_table}"),
-                    seed=seed, dataset=dict(spec["datasets"][paper_data]), model={"name": MODELS[kind]},
-                    method=method_of(approach, _fg_options(spec)), optimizer={"name": "sgd", "lr": lr},
-                    batch_size=spec.get("batch_sizes", {}).get(paper_data, 64), **_common(spec),
-                    labels={"approach": approach, "task": task, "model_kind": kind, "paper_dataset": paper_data,
-                            "lr_table": lr_table},
-                ))
+                runs.append(
+                    settings.run(
+                        paper="fg",
+                        experiment="sota",
+                        run_id=f"{task}_{approach}" + ("" if lr_table == "head" else f"_{lr_table}"),
+                        seed=seed,
+                        dataset=dict(spec["datasets"][paper_data]),
+                        model={"name": MODELS[kind]},
+                        method=method_of(approach, _fg_options(spec)),
+                        optimizer={"name": "sgd", "lr": lr},
+                        batch_size=spec.get("batch_sizes", {}).get(paper_data, 64),
+                        **_common(spec),
+                        labels={
+                            "approach": approach,
+                            "task": task,
+                            "model_kind": kind,
+                            "paper_dataset": paper_data,
+                            "lr_table": lr_table,
+                        },
+                    )
+                )
     return runs
 
 

@@ -1,21 +1,22 @@
 """Weight and activity (node) perturbation for the ``fg`` estimator, in simulated and in true forward mode.
 
-Activity perturbation (fg spec section 2.7, the paper's setting): the network is a sequence of blocks
-a_l = f_l(a_{l-1}); a global tangent T_j in R^n (n = sum of the per-sample block-output sizes) is shared by all
-samples of the batch. The per-sample directional derivative of sample b's loss along T_j is
-d_{j,b} = sum_l <T_j^(l), delta_l[b]> with delta_l = d loss / d a_l. The per-sample forward gradients
-g_b = combine(T, d[:, b]) replace the true activation gradients, and every block back-propagates its piece only
-inside itself (layer-local backward, the block's input is detached).
+Activity perturbation (fg spec section 2.7, the paper's setting): the network is a sequence of blocks a_l =
+f_l(a_{l-1}); a global tangent T_j in R^n (n = sum of the per-sample block-output sizes) is shared by all
+samples of the batch. The per-sample directional derivative of sample b's loss along T_j is d_{j,b} = sum_l
+<T_j^(l), delta_l[b]> with delta_l = d loss / d a_l. The per-sample forward gradients g_b = combine(T, d[:,
+b]) replace the true activation gradients, and every block back-propagates its piece only inside itself
+(layer-local backward, the block's input is detached).
 
 * ``simulated``: delta_l from a reverse pass through the chain of blocks (what the authors ran);
 * ``forward``: d from ``torch.func.jvp`` of the per-sample losses with every block output perturbed along T_j,
   vmapped over the k tangents (one batched forward pass). Both give the same estimate for the same tangents.
 
-Weight perturbation: tangents live in parameter space (n = number of trainable parameters) and d = V grad(loss);
-``simulated`` reads grad(loss) from backprop, ``forward`` uses ``torch.func.jvp`` over ``functional_call``.
+Weight perturbation: tangents live in parameter space (n = number of trainable parameters) and d = V
+grad(loss); ``simulated`` reads grad(loss) from backprop, ``forward`` uses ``torch.func.jvp`` over
+``functional_call``.
 
-BatchNorm: the jvp passes run with running statistics frozen (batch statistics are still used in train mode, so
-the tangent pass sees the same function as the training forward); the ordinary forward updates them once.
+BatchNorm: the jvp passes run with running statistics frozen (batch statistics are still used in train mode,
+so the tangent pass sees the same function as the training forward); the ordinary forward updates them once.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 
 def loss_terms(loss: Loss, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Per-sample contributions ``(B,)`` whose sum is the mean-reduced training loss ``loss(outputs, targets)``."""
+    """Per-sample contributions ``(B,)`` summing to the mean-reduced loss ``loss(outputs, targets)``."""
     batch = outputs.shape[0]
     if loss.name == "cross_entropy":
         terms = F.cross_entropy(outputs, targets, label_smoothing=loss.label_smoothing, reduction="none")
@@ -50,8 +51,12 @@ def loss_terms(loss: Loss, outputs: torch.Tensor, targets: torch.Tensor) -> torc
 
 @contextmanager
 def frozen_batch_norm(module: nn.Module):
-    """Temporarily stop BatchNorm layers from updating running statistics (train mode keeps batch statistics)."""
-    layers = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    """Temporarily stop BatchNorm layers from updating running statistics (batch statistics still used)."""
+    layers = [
+        m
+        for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+    ]
     for layer in layers:
         layer.track_running_stats = False
     try:
@@ -89,8 +94,8 @@ def _assign_grads(params: list[nn.Parameter], grads) -> None:
             p.grad = g.detach() if p.grad is None else p.grad + g.detach()
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# activity perturbation
+# ------------------------------------------------------------------------------------------------------------
+# ---- activity perturbation
 
 
 def block_forward(blocks: nn.ModuleList, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -111,7 +116,7 @@ def block_forward(blocks: nn.ModuleList, x: torch.Tensor) -> tuple[list[torch.Te
 def activation_gradients(
     loss_value: torch.Tensor, inputs: list[torch.Tensor], outputs: list[torch.Tensor]
 ) -> list[torch.Tensor]:
-    """True gradients delta_l = d loss / d a_l of every block output, by a reverse pass through the block chain."""
+    """True gradients delta_l = d loss / d a_l of every block output (reverse pass through the blocks)."""
     deltas = [torch.autograd.grad(loss_value, outputs[-1], retain_graph=True)[0]]
     for l in range(len(outputs) - 1, 0, -1):
         deltas.insert(0, torch.autograd.grad(outputs[l], inputs[l], deltas[0], retain_graph=True)[0])
@@ -119,10 +124,14 @@ def activation_gradients(
 
 
 def forward_activity_jvps(
-    blocks: nn.ModuleList, loss: Loss, x: torch.Tensor, y: torch.Tensor, tangents: torch.Tensor,
+    blocks: nn.ModuleList,
+    loss: Loss,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    tangents: torch.Tensor,
     shapes: list[torch.Size],
 ) -> torch.Tensor:
-    """Per-sample JVPs ``(k, B)`` by true forward mode: block outputs perturbed along each tangent (vmapped)."""
+    """Per-sample JVPs ``(k, B)`` by true forward mode: outputs perturbed along each tangent, vmapped."""
     pieces = _split(tangents, shapes)  # k x per-sample shape, shared by the batch
     primals = tuple(torch.zeros(s, dtype=tangents.dtype, device=tangents.device) for s in shapes)
 
@@ -141,7 +150,10 @@ def forward_activity_jvps(
 
 
 def activity_perturbation_step(
-    est: ForwardGradient, x: torch.Tensor, y: torch.Tensor, tangents: torch.Tensor | None = None,
+    est: ForwardGradient,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    tangents: torch.Tensor | None = None,
     update_state: bool = True,
 ) -> torch.Tensor:
     """Fill ``.grad`` with the activity-perturbed forward gradient; returns the detached batch loss.
@@ -149,8 +161,8 @@ def activity_perturbation_step(
     Args:
         est: the estimator (options, generator, model, loss).
         x, y: the batch.
-        tangents: ``(k, n)`` global tangents to use instead of drawing new ones (tests compare modes with them).
-        update_state: False for the alignment probe (no second BatchNorm update).
+        tangents: ``(k, n)`` global tangents to use instead of drawing new ones (tests compare modes with
+        them). update_state: False for the alignment probe (no second BatchNorm update).
     """
     model = est.model
     double = est.bn_double_update and update_state and est.mode == "simulated"
@@ -177,17 +189,22 @@ def activity_perturbation_step(
 
 
 def _bn_snapshot(model: nn.Module) -> dict[nn.Module, tuple[torch.Tensor, torch.Tensor]]:
-    return {m: (m.running_mean.clone(), m.running_var.clone()) for m in model.modules()
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
-            and m.running_mean is not None and m.momentum is not None}
+    return {
+        m: (m.running_mean.clone(), m.running_var.clone())
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        and m.track_running_stats
+        and m.running_mean is not None
+        and m.momentum is not None
+    }
 
 
 @torch.no_grad()
 def _bn_second_update(snapshot: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]]) -> None:
-    """Apply the running-statistics update of the last forward once more (the authors' block re-run does this).
+    """Apply the running-statistics update of the last forward once more (as the authors' block re-run does).
 
-    After one update new = (1-m) old + m batch; a second one with the same batch statistics gives
-    (1-m) new + m batch = (2-m) new - (1-m) old, so no batch statistics need to be recomputed.
+    After one update new = (1-m) old + m batch; a second one with the same batch statistics gives (1-m) new +
+    m batch = (2-m) new - (1-m) old, so no batch statistics need to be recomputed.
     """
     for layer, (old_mean, old_var) in snapshot.items():
         m = layer.momentum
@@ -196,11 +213,13 @@ def _bn_second_update(snapshot: dict[nn.Module, tuple[torch.Tensor, torch.Tensor
         layer.num_batches_tracked.add_(1)
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# weight perturbation
+# ------------------------------------------------------------------------------------------------------------
+# ---- weight perturbation
 
 
-def forward_weight_jvps(model: nn.Module, loss: Loss, x, y: torch.Tensor, tangents: torch.Tensor) -> torch.Tensor:
+def forward_weight_jvps(
+    model: nn.Module, loss: Loss, x, y: torch.Tensor, tangents: torch.Tensor
+) -> torch.Tensor:
     """JVPs ``(k,)`` of the batch loss along weight-space tangents, by ``torch.func.jvp`` vmapped over k."""
     named = _trainable(model)
     params = {n: p.detach() for n, p in named}
@@ -227,8 +246,12 @@ def weight_perturbation_step(
     if est.mode == "simulated":
         loss_value = est.loss(forward_model(est.model, x), y)
         grads = torch.autograd.grad(loss_value, params, allow_unused=True)
-        flat = torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1)
-                          for g, p in zip(grads, params, strict=True)])  # (n,)
+        flat = torch.cat(
+            [
+                (g if g is not None else torch.zeros_like(p)).reshape(-1)
+                for g, p in zip(grads, params, strict=True)
+            ]
+        )  # (n,)
         if tangents is None:
             tangents = est.draw_tangents(n, flat.dtype, flat.device)
         jvps = tangents @ flat  # (k,)

@@ -1,20 +1,21 @@
 """Multi-tangent forward gradients (fg paper, arXiv 2410.17764): combinations of k directional derivatives.
 
-Math (fg spec section 2): for a function with gradient g = grad f in R^n and tangents V = [v_1..v_k] (rows of a
-``(k, n)`` tensor), the directional derivatives (JVPs) are d = V g. The forward gradient combines them:
+Math (fg spec section 2): for a function with gradient g = grad f in R^n and tangents V = [v_1..v_k] (rows of
+a ``(k, n)`` tensor), the directional derivatives (JVPs) are d = V g. The forward gradient combines them:
 
 * ``sum``: sum_i d_i v_i = V^T d;
 * ``mean``: (1/k) V^T d (k = 1: the classic forward gradient (g.v) v, unbiased for Gaussian tangents);
-* ``orthogonal_projection`` ("frog"): V^T (V V^T)^{-1} d = P_U(g), the orthogonal projection of g onto the span U
-  of the tangents. It is computed from d alone, never from g: with V^T = Q R (reduced QR), d = R^T Q^T g, so
-  Q^T g = R^{-T} d and P_U g = Q Q^T g = Q R^{-T} d (one triangular solve; accurate even when V is
+* ``orthogonal_projection`` ("frog"): V^T (V V^T)^{-1} d = P_U(g), the orthogonal projection of g onto the
+  span U of the tangents. It is computed from d alone, never from g: with V^T = Q R (reduced QR), d = R^T Q^T
+  g, so Q^T g = R^{-T} d and P_U g = Q Q^T g = Q R^{-T} d (one triangular solve; accurate even when V is
   ill-conditioned). ``gram_solver="cholesky"`` solves with the Gram matrix G = V V^T instead, and
-  ``gram_solver="inverse"`` mimics the authors' code (explicit inverse of G, no regularisation; loses accuracy when
-  k is close to n). With k > n the tangents cannot be independent; the first n are used (the result is exact).
+  ``gram_solver="inverse"`` mimics the authors' code (explicit inverse of G, no regularisation; loses accuracy
+  when k is close to n). With k > n the tangents cannot be independent; the first n are used (the result is
+  exact).
 
-The gradient estimator registered as ``fg`` (class :class:`ForwardGradient`) trains networks with these estimates,
-by weight perturbation or activity (node) perturbation, in true forward mode or in the simulated mode the authors
-used (see :mod:`alttrain.methods.fg_perturbation`).
+The gradient estimator registered as ``fg`` (class :class:`ForwardGradient`) trains networks with these
+estimates, by weight perturbation or activity (node) perturbation, in true forward mode or in the simulated
+mode the authors used (see :mod:`alttrain.methods.fg_perturbation`).
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ def combine(tangents: torch.Tensor, jvps: torch.Tensor, how: str, *, gram_solver
 
     Args:
         tangents: ``(k, n)`` (or ``(*batch, k, n)``), one tangent per row.
-        jvps: directional derivatives ``(k,)`` or one column per sample ``(k, b)`` (with the same leading batch
-            shape as ``tangents``).
+        jvps: directional derivatives ``(k,)`` or one column per sample ``(k, b)`` (with the same leading
+            batch shape as ``tangents``).
         how: ``sum``, ``mean`` or ``orthogonal_projection``.
-        gram_solver: how the projection solves its k x k system: ``qr`` (default), ``cholesky`` or ``inverse``.
+        gram_solver: how the projection solves its k x k system: ``qr`` (default), ``cholesky`` or
+            ``inverse``.
 
     Returns:
         ``(n,)`` for vector ``jvps``, ``(b, n)`` for per-sample ``jvps`` (leading batch shape kept).
@@ -83,7 +85,7 @@ def _project(tangents: torch.Tensor, d: torch.Tensor, gram_solver: str) -> torch
 
 
 def expected_chi(k: int) -> float:
-    """E[chi_k] = sqrt(2) Gamma((k+1)/2) / Gamma(k/2): the mean length of a k-dimensional standard Gaussian."""
+    """E[chi_k] = sqrt(2) Gamma((k+1)/2) / Gamma(k/2): the mean length of a standard Gaussian in R^k."""
     return math.sqrt(2.0) * math.exp(math.lgamma((k + 1) / 2) - math.lgamma(k / 2))
 
 
@@ -99,7 +101,8 @@ def scaling_correction(how: str, k: int, n: int, normalized: bool = False) -> fl
         mean_factor = squared_norm * math.sqrt(2.0 / (math.pi * n))
     else:
         mean_factor = squared_norm * math.sqrt((n + k) / (1 + k)) / n
-    # why 1/k for the sum: this is the factor of the authors' code (spec section 2.6), kept as documented there
+    # why 1/k for the sum: this is the factor of the authors' code (spec section 2.6), kept as documented
+    # there
     return mean_factor / k if how == "sum" else mean_factor
 
 
@@ -110,45 +113,76 @@ class ForwardGradient(GradientEstimator):
     Options (all validated here and in ``config/schema/fg.schema.yaml``):
         k: number of tangents.
         combine: ``sum``, ``mean`` or ``orthogonal_projection``.
-        mode: ``simulated`` (directional derivatives from the backprop activation/weight gradient, as the authors
-            ran it) or ``forward`` (true forward mode: ``torch.func.jvp`` vmapped over the k tangents, one pass).
-        perturbation: ``activity`` (node perturbation of every block output, global tangent over all blocks; the
-            paper's setting) or ``weight``.
+        mode: ``simulated`` (directional derivatives from the backprop activation/weight gradient, as the
+            authors ran it) or ``forward`` (true forward mode: ``torch.func.jvp`` vmapped over the k tangents,
+            one pass).
+        perturbation: ``activity`` (node perturbation of every block output, global tangent over all blocks;
+            the paper's setting) or ``weight``.
         sampler: tangent sampler (:data:`alttrain.methods.tangents.SAMPLERS`); angle: for ``specific_angle``.
         normalize: rescale tangents to unit length.
         gram_solver: ``qr`` (default), ``cholesky`` or ``inverse`` (the authors' explicit inverse).
         scaling_correction: divide the estimate by its expected relative length (off in the paper).
-        bn_double_update: simulated activity mode updates BatchNorm running statistics twice per step, like the
-            authors' block re-run (spec section 6, quirk 2).
+        bn_double_update: simulated activity mode updates BatchNorm running statistics twice per step, like
+            the authors' block re-run (spec section 6, quirk 2).
     """
 
     def __init__(
-        self, model: nn.Module, loss: Loss, data: DataSplits, generator: torch.Generator, *, k: int = 1,
-        combine: str = "mean", mode: str = "simulated", perturbation: str = "activity", sampler: str = "normal",
-        normalize: bool = False, angle: float | None = None, gram_solver: str = "qr",
-        scaling_correction: bool = False, bn_double_update: bool = True,
+        self,
+        model: nn.Module,
+        loss: Loss,
+        data: DataSplits,
+        generator: torch.Generator,
+        *,
+        k: int = 1,
+        combine: str = "mean",
+        mode: str = "simulated",
+        perturbation: str = "activity",
+        sampler: str = "normal",
+        normalize: bool = False,
+        angle: float | None = None,
+        gram_solver: str = "qr",
+        scaling_correction: bool = False,
+        bn_double_update: bool = True,
     ) -> None:
         super().__init__(model, loss, data, generator)
         problems = []
         if not isinstance(k, int) or k < 1:
             problems.append(f"k must be a positive integer, got {k!r}")
-        for name, value, allowed in (("combine", combine, AGGREGATIONS), ("mode", mode, ("simulated", "forward")),
-                                     ("perturbation", perturbation, ("activity", "weight")),
-                                     ("sampler", sampler, SAMPLERS), ("gram_solver", gram_solver, GRAM_SOLVERS)):
+        for name, value, allowed in (
+            ("combine", combine, AGGREGATIONS),
+            ("mode", mode, ("simulated", "forward")),
+            ("perturbation", perturbation, ("activity", "weight")),
+            ("sampler", sampler, SAMPLERS),
+            ("gram_solver", gram_solver, GRAM_SOLVERS),
+        ):
             if value not in allowed:
                 problems.append(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         if perturbation == "activity" and not hasattr(model, "blocks"):
-            problems.append("activity perturbation needs a model with `blocks` (e.g. fg_fc, fg_resnet18, fg_vit)")
+            problems.append(
+                "activity perturbation needs a model with `blocks` (e.g. fg_fc, fg_resnet18, fg_vit)"
+            )
         if problems:
             raise ValueError("fg estimator: " + "; ".join(problems))
         self.k, self.how, self.mode, self.perturbation = k, combine, mode, perturbation
         self.sampler, self.normalize, self.angle = sampler, normalize, angle
-        self.gram_solver, self.use_scaling, self.bn_double_update = gram_solver, scaling_correction, bn_double_update
+        self.gram_solver, self.use_scaling, self.bn_double_update = (
+            gram_solver,
+            scaling_correction,
+            bn_double_update,
+        )
 
     def draw_tangents(self, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
         """k tangents of dimension n from the run's generator: ``(k, n)``."""
-        return sample_tangents(self.k, n, self.generator, self.sampler, normalize=self.normalize, angle=self.angle,
-                               dtype=dtype, device=device)
+        return sample_tangents(
+            self.k,
+            n,
+            self.generator,
+            self.sampler,
+            normalize=self.normalize,
+            angle=self.angle,
+            dtype=dtype,
+            device=device,
+        )
 
     def aggregate(self, tangents: torch.Tensor, jvps: torch.Tensor) -> torch.Tensor:
         """:func:`combine` with this estimator's options (and the optional scaling correction)."""
@@ -168,5 +202,12 @@ class ForwardGradient(GradientEstimator):
 
     def describe(self) -> dict[str, Any]:
         """The options as a plain dict (for logs)."""
-        return {"k": self.k, "combine": self.how, "mode": self.mode, "perturbation": self.perturbation,
-                "sampler": self.sampler, "normalize": self.normalize, "gram_solver": self.gram_solver}
+        return {
+            "k": self.k,
+            "combine": self.how,
+            "mode": self.mode,
+            "perturbation": self.perturbation,
+            "sampler": self.sampler,
+            "normalize": self.normalize,
+            "gram_solver": self.gram_solver,
+        }

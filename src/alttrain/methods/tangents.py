@@ -1,14 +1,15 @@
 """Tangent samplers of the forward-gradient methods (fg spec section 2.5).
 
-Every sampler returns tangents of shape ``(*batch, k, n)`` drawn from a dedicated ``torch.Generator`` so that a
-run's tangent stream depends only on its seed:
+Every sampler returns tangents of shape ``(*batch, k, n)`` drawn from a dedicated ``torch.Generator`` so that
+a run's tangent stream depends only on its seed:
 
 * ``normal``: v ~ N(0, I_n) (the default of every experiment of the paper);
 * ``rademacher``: entries +-1 with probability 1/2; for k < 32 a draw whose tangents are linearly dependent is
   redrawn up to 10 times (as in the authors' code; a Gaussian draw is independent almost surely);
 * ``standard_basis``: the first k unit vectors e_1..e_k (deterministic; k <= n);
-* ``specific_angle``: unit tangents with angle exactly ``angle`` degrees to the first tangent (custom tangents of
-  the paper's section 4.3): v_i' = cos(a) v_1 + sin(a) w_i with w_i the normalised part of v_i orthogonal to v_1.
+* ``specific_angle``: unit tangents with angle exactly ``angle`` degrees to the first tangent (custom tangents
+  of the paper's section 4.3): v_i' = cos(a) v_1 + sin(a) w_i with w_i the normalised part of v_i orthogonal
+  to v_1.
 
 ``normalize=True`` rescales every tangent to unit length afterwards.
 """
@@ -38,12 +39,10 @@ def sample_tangents(
 
     Args:
         k: number of tangents. n: dimension of each tangent.
-        generator: the method's own random stream (CPU generator; tangents are moved to ``device`` afterwards).
-        sampler: one of :data:`SAMPLERS`.
-        batch: leading batch shape (independent draws).
-        normalize: rescale each tangent to unit Euclidean norm.
-        angle: angle in degrees to the first tangent (``specific_angle`` only).
-        dtype, device: of the returned tensor.
+        generator: the method's own random stream (CPU generator; tangents are moved to ``device``
+        afterwards). sampler: one of :data:`SAMPLERS`. batch: leading batch shape (independent draws).
+        normalize: rescale each tangent to unit Euclidean norm. angle: angle in degrees to the first tangent
+            (``specific_angle`` only). dtype, device: of the returned tensor.
 
     Returns:
         Tensor of shape ``(*batch, k, n)``.
@@ -71,8 +70,9 @@ def sample_tangents(
 def specific_angle_tangents(draws: torch.Tensor, angle: float) -> torch.Tensor:
     """Turn Gaussian draws ``(..., k, n)`` into unit tangents at ``angle`` degrees to the first one.
 
-    The first tangent is the normalised first draw; every other tangent is cos(a) v_1 + sin(a) w_i where w_i is the
-    normalised component of draw i orthogonal to v_1. The secondary tangents are not mutually orthogonal.
+    The first tangent is the normalised first draw; every other tangent is cos(a) v_1 + sin(a) w_i where w_i
+    is the normalised component of draw i orthogonal to v_1. The secondary tangents are not mutually
+    orthogonal.
     """
     unit = draws / draws.norm(dim=-1, keepdim=True)
     first = unit[..., :1, :]  # (..., 1, n)
@@ -89,8 +89,9 @@ def _rademacher(shape: tuple[int, ...], generator: torch.Generator, dtype: torch
     k, n = shape[-2], shape[-1]
     for _ in range(10):
         tangents = torch.randint(0, 2, shape, generator=generator).to(dtype) * 2 - 1
-        # why: with few +-1 tangents in low dimension, duplicates (dependent tangents) are likely; the Gram matrix
-        # of the projection would then be singular. Large k (>= 32) is never checked, as in the authors' code.
+        # why: with few +-1 tangents in low dimension, duplicates (dependent tangents) are likely; the Gram
+        # matrix of the projection would then be singular. Large k (>= 32) is never checked, as in the
+        # authors' code.
         if k >= 32 or bool((torch.linalg.matrix_rank(tangents.double()) == min(k, n)).all()):
             return tangents
     return tangents

@@ -17,8 +17,10 @@ from alttrain.models import BlockSequential, register_model
 def build_fg_fc(data: DataSplits, width: int = 256) -> nn.Module:
     """Two hidden layers of ``width`` units (PyTorch default initialisation, as in the authors' code)."""
     n_in = math.prod(data.input_shape)
-    return BlockSequential([
-        nn.Sequential(nn.Flatten(), nn.Linear(n_in, width), nn.ReLU()),
-        nn.Sequential(nn.Linear(width, width), nn.ReLU()),
-        nn.Sequential(nn.Linear(width, data.num_outputs)),
-    ])
+    return BlockSequential(
+        [
+            nn.Sequential(nn.Flatten(), nn.Linear(n_in, width), nn.ReLU()),
+            nn.Sequential(nn.Linear(width, width), nn.ReLU()),
+            nn.Sequential(nn.Linear(width, data.num_outputs)),
+        ]
+    )

@@ -1,9 +1,10 @@
 """torchvision ResNet18 as six activity blocks (fg spec section 3.5, "wide" grouping).
 
-Blocks: stem (conv1, bn1, relu, maxpool), layer1, layer2, layer3, layer4, head (avgpool, flatten, fc). The network
-is torchvision's ``resnet18(num_classes=...)`` unmodified (ImageNet stem, also on 28x28 / 32x32 inputs, as in the
-authors' code); for inputs with other than 3 channels conv1 is replaced by a 7x7/2 convolution with that many input
-channels. Flat inputs whose size is a square (e.g. 784 = 28x28, 64 = 8x8 digits) are reshaped to one-channel images.
+Blocks: stem (conv1, bn1, relu, maxpool), layer1, layer2, layer3, layer4, head (avgpool, flatten, fc). The
+network is torchvision's ``resnet18(num_classes=...)`` unmodified (ImageNet stem, also on 28x28 / 32x32
+inputs, as in the authors' code); for inputs with other than 3 channels conv1 is replaced by a 7x7/2
+convolution with that many input channels. Flat inputs whose size is a square (e.g. 784 = 28x28, 64 = 8x8
+digits) are reshaped to one-channel images.
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ def build_fg_resnet18(data: DataSplits) -> nn.Module:
     net = resnet18(num_classes=data.num_outputs)
     if shape[0] != 3:
         net.conv1 = nn.Conv2d(shape[0], 64, kernel_size=7, stride=2, padding=3, bias=False)
-    return BlockSequential([
-        nn.Sequential(ToImage(shape), net.conv1, net.bn1, net.relu, net.maxpool),
-        net.layer1, net.layer2, net.layer3, net.layer4,
-        nn.Sequential(net.avgpool, nn.Flatten(), net.fc),
-    ])
+    return BlockSequential(
+        [
+            nn.Sequential(ToImage(shape), net.conv1, net.bn1, net.relu, net.maxpool),
+            net.layer1,
+            net.layer2,
+            net.layer3,
+            net.layer4,
+            nn.Sequential(net.avgpool, nn.Flatten(), net.fc),
+        ]
+    )

@@ -1,8 +1,9 @@
-"""The fg paper's small ViT (spec section 3.5) as six activity blocks, built from torchvision's VisionTransformer.
+"""The fg paper's small ViT (spec section 3.5) as six activity blocks, built from torchvision's
+VisionTransformer.
 
 6 encoder layers, 4 heads, hidden 256, MLP 512, patch 4, dropout 0, LayerNorm eps 1e-6, class token, learned
-position embedding (std 0.02), zero-initialised head (torchvision's defaults for these settings). Blocks (``wide_1``
-grouping): [patch embedding + class token + position embedding + encoder 1], encoders 2-5,
+position embedding (std 0.02), zero-initialised head (torchvision's defaults for these settings). Blocks
+(``wide_1`` grouping): [patch embedding + class token + position embedding + encoder 1], encoders 2-5,
 [encoder 6 + final LayerNorm + class-token head]; tangent dimension 5 * tokens * 256 + classes.
 """
 
@@ -19,7 +20,7 @@ from alttrain.models.fg_resnet import ToImage, image_shape
 
 
 class ViTStem(nn.Module):
-    """Patch embedding, class token and position embedding (torchvision's ``_process_input`` + encoder input)."""
+    """Patch embedding, class token and position embedding (torchvision's ``_process_input`` + encoder)."""
 
     def __init__(self, vit: nn.Module, shape: tuple[int, int, int]) -> None:
         super().__init__()
@@ -50,17 +51,22 @@ class ViTHead(nn.Module):
 
 @register_model("fg_vit")
 def build_fg_vit(
-    data: DataSplits, patch_size: int = 4, num_layers: int = 6, num_heads: int = 4, hidden_dim: int = 256,
+    data: DataSplits,
+    patch_size: int = 4,
+    num_layers: int = 6,
+    num_heads: int = 4,
+    hidden_dim: int = 256,
     mlp_dim: int = 512,
 ) -> nn.Module:
-    """Build the ViT and cut it into blocks; inputs with other than 3 channels get a matching patch embedding."""
+    """Build the ViT and cut it into blocks; non-RGB inputs get a matching patch embedding."""
     from torchvision.models import VisionTransformer
 
     shape = image_shape(data.input_shape)
     if shape[1] != shape[2] or shape[1] % patch_size:
         raise ValueError(f"ViT needs square images divisible by the patch size {patch_size}, got {shape}")
-    vit = VisionTransformer(shape[1], patch_size, num_layers, num_heads, hidden_dim, mlp_dim,
-                            num_classes=data.num_outputs)
+    vit = VisionTransformer(
+        shape[1], patch_size, num_layers, num_heads, hidden_dim, mlp_dim, num_classes=data.num_outputs
+    )
     if shape[0] != 3:
         conv = nn.Conv2d(shape[0], hidden_dim, kernel_size=patch_size, stride=patch_size)
         fan_in = conv.in_channels * patch_size * patch_size
@@ -70,8 +76,10 @@ def build_fg_vit(
     layers = list(vit.encoder.layers)
     if num_layers < 2:
         raise ValueError("the fg ViT grouping needs at least 2 encoder layers")
-    return BlockSequential([
-        nn.Sequential(ViTStem(vit, shape), layers[0]),
-        *layers[1:-1],
-        nn.Sequential(layers[-1], ViTHead(vit)),
-    ])
+    return BlockSequential(
+        [
+            nn.Sequential(ViTStem(vit, shape), layers[0]),
+            *layers[1:-1],
+            nn.Sequential(layers[-1], ViTHead(vit)),
+        ]
+    )

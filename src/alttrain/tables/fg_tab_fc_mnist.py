@@ -14,8 +14,10 @@ SPEC = ArtifactSpec(
     inputs=("fc_mnist.csv",),
     caption=(
         "Fully connected networks (784-w-w-10, ReLU) trained with backprop, forward gradients (mean of k "
-        "tangents) and frog (orthogonal projection), activity perturbation: test accuracy (%) at the epoch of the "
-        "best validation loss, mean ± std over seeds; in brackets the last-epoch test accuracy. Widths not run "
+        "tangents) and frog (orthogonal projection), activity perturbation: test accuracy (%) at the epoch "
+        "of the "
+        "best validation loss, mean ± std over seeds; in brackets the last-epoch test accuracy. Widths not "
+        "run "
         "at this scale are marked."
     ),
 )

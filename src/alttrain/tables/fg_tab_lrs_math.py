@@ -14,7 +14,8 @@ SPEC = ArtifactSpec(
     inputs=("lrs_math.csv",),
     caption=(
         "Step sizes of the closed-form experiments per function, dimension n and approach, from the authors' "
-        "code (frog@7beb8cb lrs/lrs_math.csv), 4 significant digits. Configuration values, identical at every "
+        "code (frog@7beb8cb lrs/lrs_math.csv), 4 significant digits. Configuration values, identical at "
+        "every "
         "scale."
     ),
 )

@@ -15,13 +15,20 @@ SPEC = ArtifactSpec(
     caption=(
         "Learning rates of the network experiments (plain SGD, constant), from the authors' code "
         "(frog@7beb8cb lrs/lrs_fc_nns.csv, lrs_sota_nns.csv), 4 significant digits; in brackets the searched "
-        "backprop rate that the 2025-01-29 commit replaced by 0.1 for ResNet18 and ViT. These are configuration "
+        "backprop rate that the 2025-01-29 commit replaced by 0.1 for ResNet18 and ViT. These are "
+        "configuration "
         "values, identical at every scale."
     ),
 )
-TASKS = {"fc_w256": "FC w=256", "fc_w1024": "FC w=1024", "fc_w4096": "FC w=4096",
-         "resnet18_mnist": "ResNet18 MNIST", "resnet18_cifar10": "ResNet18 CIFAR-10", "vit_mnist": "ViT MNIST",
-         "vit_cifar10": "ViT CIFAR-10"}
+TASKS = {
+    "fc_w256": "FC w=256",
+    "fc_w1024": "FC w=1024",
+    "fc_w4096": "FC w=4096",
+    "resnet18_mnist": "ResNet18 MNIST",
+    "resnet18_cifar10": "ResNet18 CIFAR-10",
+    "vit_mnist": "ViT MNIST",
+    "vit_cifar10": "ViT CIFAR-10",
+}
 
 
 def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:

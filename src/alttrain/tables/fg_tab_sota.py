@@ -13,14 +13,20 @@ SPEC = ArtifactSpec(
     paper="fg",
     inputs=("sota.csv",),
     caption=(
-        "ResNet18 and the 6-layer ViT trained with backprop, forward gradients and frog (activity perturbation): "
-        "test accuracy (%) at the epoch of the best validation loss, mean ± std over seeds; the last row names "
+        "ResNet18 and the 6-layer ViT trained with backprop, forward gradients and frog (activity "
+        "perturbation): "
+        "test accuracy (%) at the epoch of the best validation loss, mean ± std over seeds; the last row "
+        "names "
         "the data set actually used per column (at cpu scale MNIST is replaced by a subset of MNIST-5k and "
         "CIFAR-10, not available offline, is not run)."
     ),
 )
-TASKS = {"resnet18_mnist": "ResNet18 MNIST", "resnet18_cifar10": "ResNet18 CIFAR-10", "vit_mnist": "ViT MNIST",
-         "vit_cifar10": "ViT CIFAR-10"}
+TASKS = {
+    "resnet18_mnist": "ResNet18 MNIST",
+    "resnet18_cifar10": "ResNet18 CIFAR-10",
+    "vit_mnist": "ViT MNIST",
+    "vit_cifar10": "ViT CIFAR-10",
+}
 
 
 def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
@@ -36,6 +42,8 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
     used = {"approach": "(data set used)"}
     for task, title in TASKS.items():
         part = data[data["task"] == task] if ok else None
-        used[title] = "–" if part is None or part.empty else "; ".join(sorted(set(part["dataset"].astype(str))))
+        used[title] = (
+            "–" if part is None or part.empty else "; ".join(sorted(set(part["dataset"].astype(str))))
+        )
     rows.append(used)
     return pd.DataFrame(rows)
