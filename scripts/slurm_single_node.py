@@ -28,6 +28,7 @@ from pathlib import Path
 PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge")
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol")
 SBIN = ("/usr/sbin", "/usr/bin", "/sbin")
+CLIENTS = ("srun", "sbatch", "squeue", "scancel", "scontrol", "sinfo", "sacct")
 
 
 def which(name: str) -> str | None:
@@ -118,9 +119,25 @@ class Cluster:
         return self.state / "slurm.conf"
 
     def env(self) -> dict[str, str]:
-        """Environment for clients (sbatch, squeue, snakemake) of this cluster."""
-        path = os.pathsep.join([os.environ.get("PATH", ""), *SBIN])
+        """Environment for clients (sbatch, squeue, snakemake) of this cluster.
+
+        ``SLURM_CONF`` names the private configuration; the client wrappers in ``<state>/bin`` (first on PATH)
+        set it again, because Snakemake's job-step executor removes every ``SLURM_*`` variable before it calls
+        ``srun`` inside a job (a real cluster's ``srun`` reads /etc/slurm/slurm.conf instead).
+        """
+        path = os.pathsep.join([str(self.state / "bin"), os.environ.get("PATH", ""), *SBIN])
         return {**os.environ, "SLURM_CONF": str(self.conf), "PATH": path}
+
+    def _write_client_wrappers(self) -> None:
+        folder = self.state / "bin"
+        folder.mkdir(exist_ok=True)
+        for name in CLIENTS:
+            real = which(name)
+            if real is None:
+                continue
+            wrapper = folder / name
+            wrapper.write_text(f'#!/bin/sh\nSLURM_CONF={self.conf} exec {real} "$@"\n')
+            wrapper.chmod(0o755)
 
     def _start(self, name: str, cmd: list[str]) -> None:
         log = open(self.state / f"{name}.out", "ab")  # noqa: SIM115 (closed with the process)
@@ -141,6 +158,7 @@ class Cluster:
             key.write_bytes(os.urandom(1024))
         os.chmod(key, 0o600)
         self.conf.write_text(slurm_conf(self.state, node_line(), free_port(), free_port()))
+        self._write_client_wrappers()
         self._start(
             "munged",
             [

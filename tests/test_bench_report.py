@@ -71,6 +71,6 @@ def test_markdown_lists_targets_rows_and_errors():
     text = render_markdown(results)
     assert "| speed-up | 3.20x | >= 4.00x | **no** |" in text
     assert "| share | not measured | < 5.00 % | n/a |" in text
-    assert "| g: a | 2 ms | 1.00x | a | 2 KiB | 3 | 1.5 | - |" in text
+    assert "| g: a | 2 ms | - | 1.00x | a | 2 KiB | 3 | 1.5 | - |" in text
     assert "error in part b: `KeyError: 'x'`" in text
     assert "- a note" in text

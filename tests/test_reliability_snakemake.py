@@ -55,9 +55,11 @@ def run_to_end(workdir: Path, *extra: str, timeout: float = 1800) -> float:
 def uninterrupted_smoke_run(tmp_path_factory) -> tuple[Path, float]:
     """The smoke DAG of PAPER run once per test session without interruption; (its folder, its wall time).
 
-    Shared with ``test_slurm_cluster.py`` (one baseline run instead of two: each costs minutes).
+    Shared with ``test_slurm_cluster.py`` (one baseline run instead of two: each costs minutes). While
+    developing, ``ALTTRAIN_SMOKE_BASELINE=<folder>`` reuses such a folder from an earlier session (same code).
     """
-    folder = tmp_path_factory.getbasetemp() / f"smoke-{PAPER}-uninterrupted"
+    default = tmp_path_factory.getbasetemp() / f"smoke-{PAPER}-uninterrupted"
+    folder = Path(os.environ.get("ALTTRAIN_SMOKE_BASELINE", default))
     done = folder / "wall-time-seconds"
     if not done.exists():
         folder.mkdir(exist_ok=True)

@@ -494,16 +494,15 @@ def claims() -> list[dict]:
             every,
             "custom_angle_approx",
             {
-                "kind": "monotone",
-                "x": "angle",
-                "y": "cosine_mean",
-                "direction": "increasing",
+                "kind": "threshold",
+                "metric": "cosine_gap_to_90",
+                "reduce": "max",
+                "op": "<=",
+                "value": 1e-9,
                 "group_by": ["k"],
-                "slack": 1e-9,
             },
             {"aggregation": "frog"},
-            "same underlying draws for every angle: the projection is identical (a decrease beyond rounding "
-            "fails; together with the mean's increase below this shows the contrast)",
+            "same underlying draws for every angle: its mean cosine must equal the 90-degree one",
         ),
         _claim(
             "fg_claim_mean_degrades_small_angles",

@@ -3,6 +3,9 @@
 FG_SECTION = config.get("fg", {})
 FG_RESOURCES = REPO / "resources" / "fg"
 FG_FUNCTIONS = ["sphere", "rosenbrock", "styblinski_tang"]
+# the paper-scale approximation-quality study draws the full k x n tangents (up to 1024 x 65536) on a GPU
+FG_APPROX_GPU = 1 if SCALE == "paper" else 0
+FG_APPROX_RUNTIME = 720 if SCALE == "paper" else 30
 
 
 localrules:
@@ -46,8 +49,9 @@ rule run_fg_approx_quality:
         "../../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=8000,
+        runtime=FG_APPROX_RUNTIME,
+        gpu=FG_APPROX_GPU,
     params:
         settings=json.dumps(FG_SECTION.get("approx_quality", {}), sort_keys=True),
     shell:

@@ -139,12 +139,15 @@ def run(settings: Settings) -> CaseRecord:
         1.0,
     )
     epoch = next((r for r in record.rows if "epoch" in r["group"] and r["variant"].startswith("f3")), None)
+    # why per CPU-second: with one thread, CPU time is what the epoch takes on a core of its own; on a shared
+    # machine the wall clock mostly measures the neighbours (both are in the table)
     record.target(
         "f3.epoch_throughput",
-        "F3: FC1-500 epoch throughput, one process, 1 thread",
-        epoch["throughput"] if epoch else None,
+        "F3: FC1-500 epoch throughput per process (1 thread, per CPU-second)",
+        epoch["throughput_per_cpu_s"] if epoch else None,
         ">=",
         20_000.0,
         unit="samples/s",
+        note=f"wall clock: {epoch['throughput']:.0f} samples/s" if epoch else None,
     )
     return record

@@ -68,27 +68,37 @@ class Settings:
 
 @dataclass
 class Timing:
-    """Per-call times of one variant: the median over rounds and every round's value."""
+    """Per-call times of one variant: the median over rounds and every round's value.
+
+    ``cpu_median_s`` is the median CPU time of this process per call: with one thread on a busy machine it
+    estimates what the call takes on a core of its own (wall time then includes waiting for other processes).
+    """
 
     median_s: float
     times_s: list[float]
     calls_per_sample: int
+    cpu_median_s: float | None = None
 
 
-def _sample(fn: Callable[[], Any], number: int, settings: Settings) -> float:
-    """Seconds for ``number`` back-to-back calls (garbage collection paused, as ``timeit`` does)."""
+def _sample_both(fn: Callable[[], Any], number: int, settings: Settings) -> tuple[float, float]:
+    """(wall, process CPU) seconds of ``number`` back-to-back calls (garbage collection paused, as timeit)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         settings.sync()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         for _ in range(number):
             fn()
         settings.sync()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu_start
     finally:
         if enabled:
             gc.enable()
+
+
+def _sample(fn: Callable[[], Any], number: int, settings: Settings) -> float:
+    """Wall seconds for ``number`` back-to-back calls."""
+    return _sample_both(fn, number, settings)[0]
 
 
 def _calibrate(fn: Callable[[], Any], settings: Settings) -> int:
@@ -120,12 +130,17 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], settings: Settings) -> d
         # why: a call that alone lasts a whole sample needs no calibration (saves one slow call per variant)
         numbers[name] = 1 if last_warmup >= settings.min_sample_s else _calibrate(fn, settings)
     samples: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
     names = list(fns)
     for round_ in range(max(1, settings.repeats)):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:  # why rotate: no variant always runs right after another
-            samples[name].append(_sample(fns[name], numbers[name], settings) / numbers[name])
-    return {n: Timing(statistics.median(s), s, numbers[n]) for n, s in samples.items()}
+            wall, used = _sample_both(fns[name], numbers[name], settings)
+            samples[name].append(wall / numbers[name])
+            cpu[name].append(used / numbers[name])
+    return {
+        n: Timing(statistics.median(s), s, numbers[n], statistics.median(cpu[n])) for n, s in samples.items()
+    }
 
 
 def _proc_status(key: str) -> int:

@@ -131,6 +131,7 @@ def measure_group(
             "group": group,
             "variant": name,
             "median_s": timing.median_s,
+            "cpu_median_s": timing.cpu_median_s,
             "times_s": timing.times_s,
             "calls_per_sample": timing.calls_per_sample,
             "baseline": f"{group}: {baseline}" if baseline is not None else None,
@@ -150,6 +151,9 @@ def measure_group(
         if items_per_call:
             row["throughput"] = items_per_call / timing.median_s
             row["throughput_unit"] = f"{item_unit}/s"
+            row["throughput_per_cpu_s"] = (
+                items_per_call / timing.cpu_median_s if timing.cpu_median_s else None
+            )
         record.rows.append(row)
         rows[name] = row
     print(

@@ -95,15 +95,16 @@ def case_section(case: dict[str, Any]) -> list[str]:
         for r in case["rows"]:
             ratio = fmt_ratio(r.get("ratio"))
             vs = r["baseline"].split(": ", 1)[-1] if r.get("baseline") else "-"
-            throughput = (
-                "-"
-                if r.get("throughput") is None
-                else f"{fmt_number(r['throughput'])} {r['throughput_unit']}"
-            )
+            throughput = "-"
+            if r.get("throughput") is not None:
+                throughput = f"{fmt_number(r['throughput'])} {r['throughput_unit']}"
+                if r.get("throughput_per_cpu_s"):
+                    throughput += f" ({fmt_number(r['throughput_per_cpu_s'])} per CPU-s)"
             rows.append(
                 [
                     r["name"],
                     fmt_seconds(r["median_s"]),
+                    fmt_seconds(r.get("cpu_median_s")),
                     ratio,
                     vs,
                     fmt_bytes(r.get("peak_mem_bytes")),
@@ -113,7 +114,18 @@ def case_section(case: dict[str, Any]) -> list[str]:
                 ]
             )
         lines += _table(
-            ["measurement", "median", "ratio", "vs", "peak mem", "FLOPs / fwd", "GFLOP/s", "throughput"], rows
+            [
+                "measurement",
+                "median",
+                "CPU",
+                "ratio",
+                "vs",
+                "peak mem",
+                "FLOPs / fwd",
+                "GFLOP/s",
+                "throughput",
+            ],
+            rows,
         )
         lines.append("")
     for note in case.get("notes", []):

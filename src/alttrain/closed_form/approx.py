@@ -275,4 +275,12 @@ def custom_angle_quality(
                         **summarize(cosine, ratio),
                     }
                 )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # how far each cell's mean cosine is from the 90-degree cell of the same k and aggregation
+    # (the invariance of the projection to the angle is checked on it); NaN without a 90-degree cell
+    reference = frame[frame["angle"] == 90].set_index(["k", "aggregation"])["cosine_mean"]
+    keys = list(zip(frame["k"], frame["aggregation"], strict=True))
+    frame["cosine_gap_to_90"] = [
+        abs(c - reference.get(key, np.nan)) for c, key in zip(frame["cosine_mean"], keys, strict=True)
+    ]
+    return frame

@@ -203,12 +203,16 @@ def approx_quality_main(argv: list[str]) -> int:
         for n in dims
     }
     started = time.perf_counter()
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # the direct sampler at paper scale wants a GPU
     frame = approximation_quality(
         dims,
         list(settings["tangents"]),
         samples,
         seed=settings.get("seed", 0),
         method=settings.get("method", "reduced"),
+        device=device,
     )
     description = "synthetic gradient (ones), Gaussian tangents"
     write_csv(args.out, frame.assign(dataset=description))

@@ -17,6 +17,11 @@ grad(loss); ``simulated`` reads grad(loss) from backprop, ``forward`` uses ``tor
 
 BatchNorm: the jvp passes run with running statistics frozen (batch statistics are still used in train mode,
 so the tangent pass sees the same function as the training forward); the ordinary forward updates them once.
+In train mode BatchNorm couples the samples of a batch, and the two activity modes then answer slightly
+different questions: simulated d_{j,b} = <T_j, d L / d a[b]> perturbs sample b only and measures the whole
+batch loss; forward mode perturbs every sample (one shared tangent) and measures sample b's loss. Per sample
+they differ, their sums over the batch agree (a test checks both); without coupling (eval mode, no BatchNorm:
+the FC nets and the ViT) they are identical. The paper's runs use the simulated mode.
 """
 
 from __future__ import annotations
