@@ -15,6 +15,7 @@ them with ``apt-get install --no-install-recommends``). Used by ``tests/test_slu
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
@@ -128,6 +129,16 @@ class Cluster:
         path = os.pathsep.join([str(self.state / "bin"), os.environ.get("PATH", ""), *SBIN])
         return {**os.environ, "SLURM_CONF": str(self.conf), "PATH": path}
 
+    def _cancel_jobs(self, timeout: float) -> None:
+        """``scancel`` every job of this (private) cluster and wait until none is left running."""
+        ctld = self.processes.get("slurmctld")
+        if ctld is None or ctld.poll() is not None:
+            return
+        self._run(["scancel", "--user", getpass.getuser()])
+        deadline = time.monotonic() + timeout
+        while _running_steps(self) and time.monotonic() < deadline:
+            time.sleep(0.5)
+
     def _write_client_wrappers(self) -> None:
         folder = self.state / "bin"
         folder.mkdir(exist_ok=True)
@@ -215,7 +226,12 @@ class Cluster:
         return "\n".join(parts)
 
     def stop(self, grace: float = 10) -> None:
-        """SIGTERM each daemon this object started (reverse order), SIGKILL it after ``grace`` seconds."""
+        """Cancel the cluster's jobs, then SIGTERM each daemon this object started (reverse order), SIGKILL it
+        after ``grace`` seconds.
+
+        Jobs are cancelled first because their ``slurmstepd`` processes would outlive ``slurmd``.
+        """
+        self._cancel_jobs(timeout=3 * grace)
         for name in reversed(list(self.processes)):
             process = self.processes[name]
             if process.poll() is None:
@@ -226,6 +242,11 @@ class Cluster:
                     process.kill()
                     process.wait(grace)
         self.processes.clear()
+
+
+def _running_steps(cluster: Cluster) -> list[str]:
+    out = cluster._run(["squeue", "-h", "-t", "PENDING,RUNNING,COMPLETING,CONFIGURING", "-o", "%i"])
+    return out.stdout.split() if out.returncode == 0 else []
 
 
 def stop_recorded(state: Path, grace: float = 10) -> None:

@@ -31,6 +31,15 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
                 value = group.loc[group["variant"] == variant, "value"]
                 row[label] = "" if value.empty or pd.isna(value.iloc[0]) else str(value.iloc[0])
             rows.append(row)
+    if has_rows(status, "status", "note"):
+        for _, exp in status[(status["status"] == "run") & status["note"].notna()].iterrows():
+            rows.append(
+                {
+                    "experiment": exp["title"],
+                    "parameter": "what this scale changes",
+                    VARIANT_LABELS["baseline"]: exp["note"],
+                }
+            )
     if has_rows(status, "status"):
         for _, exp in status[status["status"] != "run"].iterrows():
             rows.append(
