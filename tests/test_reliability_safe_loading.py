@@ -44,6 +44,17 @@ def keyword(call: ast.Call, name: str):
     return None
 
 
+def safe_loader(call: ast.Call) -> bool:
+    """True when ``yaml.load``'s ``Loader`` names only safe loaders (``SafeLoader`` / ``CSafeLoader``)."""
+    loader = next((kw.value for kw in call.keywords if kw.arg == "Loader"), None)
+    if loader is None and len(call.args) > 1:
+        loader = call.args[1]
+    if loader is None:
+        return False
+    names = re.findall(r"\w*Loader", ast.unparse(loader))
+    return bool(names) and all(n.endswith("SafeLoader") for n in names)
+
+
 def unsafe_calls(tree: ast.AST) -> list[str]:
     """Descriptions of the unsafe loading calls in a module."""
     restricted_unpicklers = {
@@ -59,7 +70,9 @@ def unsafe_calls(tree: ast.AST) -> list[str]:
         line = f"line {node.lineno}: {name or ast.unparse(node.func)}"
         if name == "torch.load" and keyword(node, "weights_only") is not True:
             found.append(line + " without weights_only=True")
-        elif name in ("yaml.load", "yaml.unsafe_load", "yaml.full_load", "yaml.load_all"):
+        elif name in ("yaml.load", "yaml.load_all") and not safe_loader(node):
+            found.append(line + " without a SafeLoader (use yaml.safe_load)")
+        elif name in ("yaml.unsafe_load", "yaml.full_load", "yaml.unsafe_load_all", "yaml.full_load_all"):
             found.append(line + " (use yaml.safe_load)")
         elif name in ("pickle.load", "pickle.loads", "pd.read_pickle", "pandas.read_pickle", "eval", "exec"):
             found.append(line)
@@ -110,7 +123,10 @@ class Safe(pickle.Unpickler):
 Safe(open("f", "rb")).load()
 torch.load("ok.pt", weights_only=True)
 yaml.safe_load("a: 1")
+yaml.load("a: 1", Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+yaml.load("a: 1", Loader=yaml.FullLoader)
 """
     found = unsafe_calls(ast.parse(source))
-    assert len(found) == 7, found
+    assert len(found) == 8, found
+    assert "line 17" in found[-1]
     assert not any("weights_only=True" in f and "ok.pt" in f for f in found)

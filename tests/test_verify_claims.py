@@ -219,3 +219,15 @@ def test_claims_in_a_report(tmp_path):
         "c_nr": "not run",
     }
     assert report["claims"][0]["datasets"] == ["synthetic"] and report["claims"][0]["seeds"] == [0, 1]
+
+
+def test_round_off_ties_count_as_equal_but_real_deficits_do_not():
+    # frog and mean with one tangent are the same estimate; float32 arithmetic leaves ~1e-8 relative noise
+    tie = frame([("frog", 0.21772779500111938), ("mean", 0.2177277965657413)], ("aggregation", "cosine"))
+    check = {"kind": "at_least", "by": "aggregation", "better": "frog", "worse": "mean", "metric": "cosine"}
+    assert status(check, tie)["status"] == "pass"
+    deficit = frame([("frog", 0.2176), ("mean", 0.2177)], ("aggregation", "cosine"))
+    assert status(check, deficit)["status"] == "fail"
+    flat = frame([(1, 0.2177277965657413), (2, 0.21772779500111938)], ("k", "cosine"))
+    monotone = {"kind": "monotone", "x": "k", "y": "cosine", "direction": "increasing"}
+    assert status(monotone, flat)["status"] == "pass"

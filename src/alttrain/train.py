@@ -1,9 +1,11 @@
 """The one training loop, shared by every gradient estimator, model and data set.
 
-Random streams (all derived from the run's ``seed``; see the README's determinism section):
+Random streams (all derived from the run's ``seed``, see docs/reliability.md; every rank of a data-parallel
+run uses the same ones, see :mod:`alttrain.distributed`):
 
-* model initialisation and anything else drawn from the global torch RNG (F3 feedback matrices, dropout):
-  ``torch.manual_seed(seed)`` right before the model is built;
+* model initialisation and anything else drawn from the global torch RNG (F3 feedback matrices, dropout; on
+  a GPU dropout uses the CUDA generator, seeded by the same call): ``torch.manual_seed(seed)`` right before
+  the model is built;
 * data shuffling: its own ``torch.Generator`` seeded ``seed``;
 * the estimator (forward-gradient tangents): its own ``torch.Generator`` seeded ``seed + 1`` (fg spec section 7.17).
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import gc
 import os
 import platform
@@ -96,16 +97,21 @@ def _sample_both(fn: Callable[[], Any], number: int, settings: Settings) -> tupl
             gc.enable()
 
 
-def _sample(fn: Callable[[], Any], number: int, settings: Settings) -> float:
-    """Wall seconds for ``number`` back-to-back calls."""
-    return _sample_both(fn, number, settings)[0]
+def _busy_seconds(fn: Callable[[], Any], number: int, settings: Settings) -> float:
+    """Seconds of ``number`` calls, for calibration.
+
+    CPU time on the CPU (a preempted sample would otherwise look long enough), wall time on a GPU (where the
+    host mostly waits).
+    """
+    wall, cpu = _sample_both(fn, number, settings)
+    return cpu if settings.device.type == "cpu" else wall
 
 
 def _calibrate(fn: Callable[[], Any], settings: Settings) -> int:
     """Calls per sample so that one sample lasts about ``min_sample_s`` (1 for slow calls)."""
     number = 1
     while settings.min_sample_s > 0 and number < 10_000:
-        elapsed = _sample(fn, number, settings)
+        elapsed = _busy_seconds(fn, number, settings)
         if elapsed >= settings.min_sample_s:
             break
         # why the factor 1.2 and the cap: overshoot slightly, but never jump more than 10x on a noisy sample
@@ -126,7 +132,7 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], settings: Settings) -> d
     for name, fn in fns.items():
         for _ in range(max(1, settings.warmup) - 1):
             fn()
-        last_warmup = _sample(fn, 1, settings)
+        last_warmup = _busy_seconds(fn, 1, settings)
         # why: a call that alone lasts a whole sample needs no calibration (saves one slow call per variant)
         numbers[name] = 1 if last_warmup >= settings.min_sample_s else _calibrate(fn, settings)
     samples: dict[str, list[float]] = {name: [] for name in fns}
@@ -284,6 +290,24 @@ def _git_commit(repo: Path) -> str | None:
     return out.stdout.strip() or None
 
 
+def matmul_rate(settings: Settings, size: int = 1024) -> dict[str, float]:
+    """Achieved GFLOP/s of a square float32 matrix product: the practical compute bound of the device.
+
+    Returns the rate by wall time and (CPU) by process time; the FLOP rates of the cases read against it.
+    """
+    a = torch.randn(size, size, device=settings.device)
+    b = torch.randn(size, size, device=settings.device)
+    repeats = 5 if settings.device.type == "cpu" else 50
+    timing = time_interleaved({"matmul": lambda: a @ b}, dataclasses.replace(settings, repeats=repeats))[
+        "matmul"
+    ]
+    flops = 2 * size**3
+    rate = {"size": size, "gflop_per_s": flops / timing.median_s / 1e9}
+    if timing.cpu_median_s:
+        rate["gflop_per_cpu_s"] = flops / timing.cpu_median_s / 1e9
+    return rate
+
+
 def environment(settings: Settings, repo: Path | None = None) -> dict[str, Any]:
     """Machine, library versions and device of this run (the header of the report)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -316,5 +340,6 @@ def environment(settings: Settings, repo: Path | None = None) -> dict[str, Any]:
             **{name: _package_version(name) for name in ("alttrain", "numpy", "torchvision", "timm")},
         },
         "device": device,
+        "matmul": matmul_rate(settings),
         "git": _git_commit(repo) if repo is not None else None,
     }

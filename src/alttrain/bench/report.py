@@ -100,6 +100,9 @@ def case_section(case: dict[str, Any]) -> list[str]:
                 throughput = f"{fmt_number(r['throughput'])} {r['throughput_unit']}"
                 if r.get("throughput_per_cpu_s"):
                     throughput += f" ({fmt_number(r['throughput_per_cpu_s'])} per CPU-s)"
+            rate = fmt_number(r.get("gflop_per_s"))
+            if r.get("flops") and r.get("cpu_median_s"):
+                rate += f" ({fmt_number(r['flops'] / r['cpu_median_s'] / 1e9)})"
             rows.append(
                 [
                     r["name"],
@@ -109,7 +112,7 @@ def case_section(case: dict[str, Any]) -> list[str]:
                     vs,
                     fmt_bytes(r.get("peak_mem_bytes")),
                     fmt_number(r.get("flops_per_forward")),
-                    fmt_number(r.get("gflop_per_s")),
+                    rate,
                     throughput,
                 ]
             )
@@ -122,7 +125,7 @@ def case_section(case: dict[str, Any]) -> list[str]:
                 "vs",
                 "peak mem",
                 "FLOPs / fwd",
-                "GFLOP/s",
+                "GFLOP/s (per CPU-s)",
                 "throughput",
             ],
             rows,
@@ -199,9 +202,19 @@ def render_markdown(results: dict[str, Any]) -> str:
         "thread(s)"
     )
     lines.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v))
+    matmul = env.get("matmul")
+    if matmul:
+        per_cpu = (
+            f" ({fmt_number(matmul['gflop_per_cpu_s'])} per CPU-s)" if matmul.get("gflop_per_cpu_s") else ""
+        )
+        lines.append(
+            f"- Compute bound, as achieved by a {matmul['size']}^3 float32 matrix product on this device: "
+            f"{fmt_number(matmul['gflop_per_s'])} GFLOP/s{per_cpu}"
+        )
     lines.append(
         "- Ratios are medians of interleaved timings in this one run; on a CPU only ratios are meaningful, "
-        "absolute times count on a GPU. Peak memory: extra memory one call needs "
+        "absolute times count on a GPU. CPU = process CPU time per call: with one thread on a shared machine "
+        "it estimates the time on a core of its own. Peak memory: extra memory one call needs "
         "(CPU: resident set; CUDA: allocated tensors). FLOPs: `FlopCounterMode` (matmul/conv/attention only)."
     )
     lines += ["", "## Targets", ""] + targets_table(results) + [""]

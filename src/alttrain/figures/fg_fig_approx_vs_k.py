@@ -15,9 +15,8 @@ SPEC = ArtifactSpec(
     inputs=("approx_quality.csv",),
     caption=(
         "Approximation quality vs number of tangents k for selected dimensions n: mean cosine similarity "
-        "(top) "
-        "and mean norm ratio (bottom, log scale) with 95 % CI bands, per combination. The projection (frog) "
-        "becomes exact (cosine 1, norm ratio 1) once k ≥ n; mean and sum stay approximate."
+        "(top) and mean norm ratio (bottom, log scale) with 95 % CI bands, per combination. The projection "
+        "(frog) becomes exact (cosine 1, norm ratio 1) once k ≥ n; mean and sum stay approximate."
     ),
 )
 VARIANTS = (

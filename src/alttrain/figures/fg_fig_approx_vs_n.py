@@ -15,12 +15,10 @@ SPEC = ArtifactSpec(
     inputs=("approx_quality.csv",),
     caption=(
         "Approximation quality vs dimension n for Gaussian tangents: mean cosine similarity to the true "
-        "gradient "
-        "(top) and mean norm ratio |g|/|∇f| (bottom, log scale) over the Monte-Carlo samples, with 95 % CI "
-        "bands; one line per number of tangents k, one column per combination (frog = orthogonal projection; "
-        "mean and sum with unnormalised or unit-length tangents); the dashed black line is the single-"
-        "tangent "
-        "forward gradient (k = 1)."
+        "gradient (top) and mean norm ratio |g|/|∇f| (bottom, log scale) over the Monte-Carlo samples, with "
+        "95 % CI bands; one line per number of tangents k, one column per combination (frog = orthogonal "
+        "projection; mean and sum with unnormalised or unit-length tangents); the dashed black line is the "
+        "single-tangent forward gradient (k = 1)."
     ),
 )
 VARIANTS = (

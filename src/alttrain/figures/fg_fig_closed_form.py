@@ -16,10 +16,8 @@ SPEC = ArtifactSpec(
     caption=(
         "Closed-form optimisation: final value minus the global minimum, f(x_T) − f*, vs dimension n after "
         "gradient descent with the authors' step sizes and early stopping (patience 50), mean over seeds "
-        "with "
-        "min–max band, log scale (values below 1e-12 drawn at 1e-12). Rosenbrock values near 3.99 are the "
-        "local "
-        "minimum near (−1, 1, ..., 1)."
+        "with min–max band, log scale (values below 1e-12 drawn at 1e-12). Rosenbrock values near 3.99 are "
+        "the local minimum near (−1, 1, ..., 1)."
     ),
 )
 FLOOR = 1e-12

@@ -16,9 +16,8 @@ SPEC = ArtifactSpec(
     caption=(
         "Approximation quality with custom tangents: unit tangents v_2..v_k at a fixed angle to v_1, n = 64; "
         "mean cosine similarity (left) and norm ratio (right, log scale) with 95 % CI bands vs the angle, "
-        "for "
-        "the mean (dashed) and the projection (frog, solid) per k (the sum has the cosine of the mean and k "
-        "times its norm). The projection does not depend on the angle (the span is the same); the mean "
+        "for the mean (dashed) and the projection (frog, solid) per k (the sum has the cosine of the mean "
+        "and k times its norm). The projection does not depend on the angle (the span is the same); the mean "
         "degrades as the tangents become parallel."
     ),
 )

@@ -15,11 +15,9 @@ SPEC = ArtifactSpec(
     inputs=("custom_angle_opt.csv",),
     caption=(
         "Styblinski-Tang, n = 64, optimised with custom tangents at a fixed angle to the first tangent: "
-        "final "
-        "function value vs angle, mean over seeds with min–max band, for the mean (dashed) and the "
-        "projection "
-        "(frog, solid) with k = 16 and 64, with the authors' step sizes (mean: per k and angle; frog: per k, "
-        "tuned with Gaussian tangents). Dotted: the global minimum −39.166·n."
+        "final function value vs angle, mean over seeds with min–max band, for the mean (dashed) and the "
+        "projection (frog, solid) with k = 16 and 64, with the authors' step sizes (mean: per k and angle; "
+        "frog: per k, tuned with Gaussian tangents). Dotted: the global minimum −39.166·n."
     ),
 )
 

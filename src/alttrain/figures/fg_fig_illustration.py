@@ -21,9 +21,8 @@ SPEC = ArtifactSpec(
     inputs=(),
     caption=(
         "Forward gradients (schematic, drawn from the definitions; no data). (a) Single tangent: the forward "
-        "gradient g_v = (∇f·v) v lies on the line of the tangent v and always within 90° of ∇f (shaded), so"
-        " it "
-        "is a descent direction. (b) Orthogonal projection (frog): the gradient ∇f is projected onto the "
+        "gradient g_v = (∇f·v) v lies on the line of the tangent v and always within 90° of ∇f (shaded), so "
+        "it is a descent direction. (b) Orthogonal projection (frog): the gradient ∇f is projected onto the "
         "plane U spanned by the tangents v1, v2; P_U(∇f) is the closest point of U to ∇f."
     ),
 )

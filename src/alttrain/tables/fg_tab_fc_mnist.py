@@ -15,10 +15,8 @@ SPEC = ArtifactSpec(
     caption=(
         "Fully connected networks (784-w-w-10, ReLU) trained with backprop, forward gradients (mean of k "
         "tangents) and frog (orthogonal projection), activity perturbation: test accuracy (%) at the epoch "
-        "of the "
-        "best validation loss, mean ± std over seeds; in brackets the last-epoch test accuracy. Widths not "
-        "run "
-        "at this scale are marked."
+        "of the best validation loss, mean ± std over seeds; in brackets the last-epoch test accuracy. "
+        "Widths not run at this scale are marked."
     ),
 )
 WIDTHS = (256, 1024, 4096)

@@ -14,10 +14,9 @@ SPEC = ArtifactSpec(
     inputs=("lrs_custom.csv",),
     caption=(
         "Step sizes of the custom-tangent optimisation (Styblinski-Tang, n = 64) from the authors' code "
-        "(frog@7beb8cb lrs/lrs_math__custom_tangents.csv): the mean has one step size per number of "
-        "tangents k "
-        "and angle; the projection (frog) one per k, tuned with Gaussian tangents and used for every angle. "
-        "Part of the appendix learning-rate tables (fg_tab_lrs_math)."
+        "(frog@7beb8cb lrs/lrs_math__custom_tangents.csv): the mean has one step size per number of tangents "
+        "k and angle; the projection (frog) one per k, tuned with Gaussian tangents and used for every "
+        "angle. Part of the appendix learning-rate tables (fg_tab_lrs_math)."
     ),
 )
 

@@ -15,8 +15,7 @@ SPEC = ArtifactSpec(
     caption=(
         "Step sizes of the closed-form experiments per function, dimension n and approach, from the authors' "
         "code (frog@7beb8cb lrs/lrs_math.csv), 4 significant digits. Configuration values, identical at "
-        "every "
-        "scale."
+        "every scale."
     ),
 )
 

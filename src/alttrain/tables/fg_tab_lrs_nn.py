@@ -16,8 +16,7 @@ SPEC = ArtifactSpec(
         "Learning rates of the network experiments (plain SGD, constant), from the authors' code "
         "(frog@7beb8cb lrs/lrs_fc_nns.csv, lrs_sota_nns.csv), 4 significant digits; in brackets the searched "
         "backprop rate that the 2025-01-29 commit replaced by 0.1 for ResNet18 and ViT. These are "
-        "configuration "
-        "values, identical at every scale."
+        "configuration values, identical at every scale."
     ),
 )
 TASKS = {

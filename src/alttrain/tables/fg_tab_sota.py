@@ -14,11 +14,9 @@ SPEC = ArtifactSpec(
     inputs=("sota.csv",),
     caption=(
         "ResNet18 and the 6-layer ViT trained with backprop, forward gradients and frog (activity "
-        "perturbation): "
-        "test accuracy (%) at the epoch of the best validation loss, mean ± std over seeds; the last row "
-        "names "
-        "the data set actually used per column (at cpu scale MNIST is replaced by a subset of MNIST-5k and "
-        "CIFAR-10, not available offline, is not run)."
+        "perturbation): test accuracy (%) at the epoch of the best validation loss, mean ± std over seeds; "
+        "the last row names the data set actually used per column (at cpu scale MNIST is replaced by a "
+        "subset of MNIST-5k and CIFAR-10, not available offline, is not run)."
     ),
 )
 TASKS = {

@@ -5,6 +5,8 @@ missing or no matching rows), ``not comparable at this scale`` (the scale is not
 else ``pass``/``fail`` by the tolerance. Claim statuses: ``not applicable at this scale``, ``not run``,
 ``pass``, ``fail``.
 The reproduced value is computed and reported whatever the status, so a reader sees it next to the null.
+Claim comparisons (monotone, ordering, at_least) count values equal within float round-off
+(:data:`ROUNDOFF`, relative) as ties.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ NOT_APPLICABLE = "not applicable at this scale"
 ENTRY_STATUSES = (PASS, FAIL, NOT_COMPARABLE, NOT_TRANSCRIBED, NOT_RUN)
 CLAIM_STATUSES = (PASS, FAIL, NOT_APPLICABLE, NOT_RUN)
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
+# relative size of float round-off: values of two methods that are equal in exact arithmetic (frog and mean
+# with one tangent, say) differ by ~1e-8 after float32 arithmetic; "at least" must count them as a tie
+ROUNDOFF = 1e-6
 REDUCERS = {"mean": np.mean, "median": np.median, "min": np.min, "max": np.max}
 
 
@@ -203,15 +208,25 @@ def _check_monotone(check: dict, rows: pd.DataFrame) -> tuple[bool | None, str]:
     levels = sorted(means, key=order)
     sign = 1.0 if check["direction"] == "increasing" else -1.0
     slack = float(check.get("slack", 0.0))
-    steps = [(a, b, sign * (means[b] - means[a])) for a, b in zip(levels, levels[1:], strict=False)]
+    # a step counts as a violation only beyond the slack plus float round-off of the two values
+    steps = [
+        (a, b, sign * (means[b] - means[a]) + slack + _roundoff(means[a], means[b]))
+        for a, b in zip(levels, levels[1:], strict=False)
+    ]
     worst = min(steps, key=lambda s: s[2])
     series = " -> ".join(f"{lvl}:{_fmt(means[lvl])}" for lvl in levels)
-    return worst[2] >= -slack, series + (f" (worst step {worst[0]}->{worst[1]})" if worst[2] < -slack else "")
+    return worst[2] >= 0, series + (f" (worst step {worst[0]}->{worst[1]})" if worst[2] < 0 else "")
+
+
+def _roundoff(a: float, b: float) -> float:
+    """Differences below this are float round-off (float32 metrics: ~1e-7 relative), i.e. ties."""
+    return ROUNDOFF * max(abs(a), abs(b))
 
 
 def _better(a: float, b: float, higher: bool, margin: float) -> bool:
-    """a beats b by at least margin (in the direction of improvement)."""
-    return a >= b + margin if higher else a <= b - margin
+    """a beats b by at least margin (in the direction of improvement); round-off ties count as equal."""
+    tie = _roundoff(a, b)
+    return a >= b + margin - tie if higher else a <= b - margin + tie
 
 
 def _check_ordering(check: dict, rows: pd.DataFrame) -> tuple[bool | None, str]:

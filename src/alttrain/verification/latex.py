@@ -197,7 +197,7 @@ def _status_box(status: str) -> str:
     return rf"\statusbox{{{status.replace(' ', '')}}}{{{latex_escape(status)}}}"
 
 
-def verification_tex(report: dict[str, Any], paper: str, max_rows: int = 80) -> str:
+def verification_tex(report: dict[str, Any], paper: str, max_rows: int = 50) -> str:
     """``verification.tex``: counts, claims, and the entries that were compared (failures first).
 
     Args:
@@ -240,8 +240,8 @@ def verification_tex(report: dict[str, Any], paper: str, max_rows: int = 80) -> 
     if shown:
         lines += [
             r"\begin{small}",
-            r"\begin{longtable}{p{0.3\linewidth}p{0.12\linewidth}rrp{0.1\linewidth}"
-            r"p{0.14\linewidth}}",
+            r"\begin{longtable}{p{0.3\linewidth}p{0.12\linewidth}rrp{0.14\linewidth}"
+            r"p{0.1\linewidth}}",
             r"\toprule",
             r"entry & data & published & reproduced & tolerance & status \\",
             r"\midrule",
