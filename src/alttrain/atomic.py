@@ -30,6 +30,9 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes the file private (0600); give it normal file modes
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():

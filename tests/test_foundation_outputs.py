@@ -1,0 +1,46 @@
+"""Output plumbing: atomic writes (complete file or nothing, normal file modes) and LaTeX escaping."""
+
+import os
+import stat
+
+import pandas as pd
+import pytest
+
+from alttrain.atomic import write_atomic, write_text
+from alttrain.tables.render import latex_escape, to_latex, to_markdown
+
+
+def test_atomic_write_leaves_old_file_when_writer_fails(tmp_path):
+    target = tmp_path / "out.txt"
+    write_text(target, "complete")
+
+    def half_then_crash(path):
+        path.write_text("half")
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        write_atomic(target, half_then_crash)
+    assert target.read_text() == "complete"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"], "no temporary file is left behind"
+
+
+def test_atomic_write_uses_normal_file_modes(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        path = write_text(tmp_path / "report.md", "x")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_latex_escape_special_characters():
+    assert latex_escape("a_b & 50% | x<y>z") == r"a\_b \& 50\% \textbar{} x\textless{}y\textgreater{}z"
+    assert latex_escape("97.1 ± 0.2") == r"97.1 $\pm$ 0.2"
+
+
+def test_markdown_and_latex_tables_hold_every_cell():
+    table = pd.DataFrame({"method": ["bp", "f3_k"], "acc": ["97.0 ± 0.1", None]})
+    markdown = to_markdown(table).splitlines()
+    assert markdown[0] == "| method | acc |" and markdown[2] == "| bp | 97.0 ± 0.1 |" and markdown[3] == "| f3_k |  |"
+    latex = to_latex(table, "caption", "id")
+    assert r"\toprule" in latex and r"f3\_k &  \\" in latex and r"\label{tab:id}" in latex
