@@ -135,7 +135,7 @@ def run(settings: Settings) -> CaseRecord:
     record.target(
         "closed_form.speedup",
         "closed form: vectorised sweep speed-up over the per-run loop (packed grid of all n)",
-        packed["ratio"] if packed else None,
+        record.ratio(packed["name"]) if packed else None,
         ">=",
         20.0,
     )

@@ -187,8 +187,8 @@ def run(settings: Settings) -> CaseRecord:
 
 def _targets(record: CaseRecord, ks: tuple[int, ...]) -> None:
     k = max(ks)
-    loop, vmapped = record.row(f"mlp: k={k} loop"), record.row(f"mlp: k={k} forward")
-    speedup = loop["median_s"] / vmapped["median_s"] if loop and vmapped else None
+    loop, vmapped = record.seconds(f"mlp: k={k} loop"), record.seconds(f"mlp: k={k} forward")
+    speedup = loop / vmapped if loop and vmapped else None
     record.target(
         f"fg.mlp.vmap_vs_loop_k{k}",
         f"fg MLP: k={k} vmapped true forward mode, speed-up over a loop of {k} jvps",
@@ -196,11 +196,10 @@ def _targets(record: CaseRecord, ks: tuple[int, ...]) -> None:
         ">=",
         4.0,
     )
-    k1 = record.row("mlp: k=1 forward")
     record.target(
         "fg.mlp.forward_k1_vs_bp",
         "fg MLP: k=1 true forward-mode step / backprop step",
-        k1["ratio"] if k1 else None,
+        record.ratio("mlp: k=1 forward"),
         "<=",
         1.5,
     )

@@ -146,7 +146,7 @@ def run(settings: Settings) -> CaseRecord:
     record.attempt("low-rank Linear", lambda: _bench_layer(record, settings))
     record.attempt("mini-ViT controller", lambda: _bench_controller(record, settings))
     ratios = [
-        r["ratio"]
+        record.ratio(r["name"])
         for r in record.rows
         if r["group"] == "low-rank Linear"
         and r["variant"].startswith("rank fraction")
@@ -159,11 +159,11 @@ def run(settings: Settings) -> CaseRecord:
         "<=",
         0.7,
     )
-    overhead = record.row("mini-ViT: controller.after_step without update")
+    overhead = record.ratio("mini-ViT: controller.after_step without update")
     record.target(
         "oialr.controller_overhead",
         "OIALR: controller overhead on a step without update, % of a training step",
-        overhead["ratio"] * 100 if overhead else None,
+        overhead * 100 if overhead is not None else None,
         "<",
         5.0,
         unit="%",

@@ -94,6 +94,8 @@ def case_section(case: dict[str, Any]) -> list[str]:
         rows = []
         for r in case["rows"]:
             ratio = fmt_ratio(r.get("ratio"))
+            if r.get("cpu_ratio") is not None:
+                ratio += f" / {fmt_ratio(r['cpu_ratio'])}"
             vs = r["baseline"].split(": ", 1)[-1] if r.get("baseline") else "-"
             throughput = "-"
             if r.get("throughput") is not None:
@@ -121,7 +123,7 @@ def case_section(case: dict[str, Any]) -> list[str]:
                 "measurement",
                 "median",
                 "CPU",
-                "ratio",
+                "ratio (CPU)",
                 "vs",
                 "peak mem",
                 "FLOPs / fwd",
@@ -214,8 +216,9 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines.append(
         "- Ratios are medians of interleaved timings in this one run; on a CPU only ratios are meaningful, "
         "absolute times count on a GPU. CPU = process CPU time per call: with one thread on a shared machine "
-        "it estimates the time on a core of its own. Peak memory: extra memory one call needs "
-        "(CPU: resident set; CUDA: allocated tensors). FLOPs: `FlopCounterMode` (matmul/conv/attention only)."
+        "it estimates the time on a core of its own, and targets on one-thread CPU work are judged on it. "
+        "Peak memory: extra memory one call needs (CPU: resident set; CUDA: allocated tensors). "
+        "FLOPs: `FlopCounterMode` (matmul/conv/attention only)."
     )
     lines += ["", "## Targets", ""] + targets_table(results) + [""]
     for case in results.get("cases", {}).values():
