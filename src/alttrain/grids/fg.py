@@ -112,7 +112,7 @@ def _fg_options(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "mode": spec.get("mode", "simulated"),
         "perturbation": spec.get("perturbation", "activity"),
-        "gram_solver": spec.get("gram_solver", "qr"),
+        "gram_solver": spec.get("gram_solver", "svd"),
     }
 
 

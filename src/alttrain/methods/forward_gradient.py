@@ -7,8 +7,12 @@ a ``(k, n)`` tensor), the directional derivatives (JVPs) are d = V g. The forwar
 * ``mean``: (1/k) V^T d (k = 1: the classic forward gradient (g.v) v, unbiased for Gaussian tangents);
 * ``orthogonal_projection`` ("frog"): V^T (V V^T)^{-1} d = P_U(g), the orthogonal projection of g onto the
   span U of the tangents. It is computed from d alone, never from g: with V^T = Q R (reduced QR), d = R^T Q^T
-  g, so Q^T g = R^{-T} d and P_U g = Q Q^T g = Q R^{-T} d (one triangular solve; accurate even when V is
-  ill-conditioned). ``gram_solver="cholesky"`` solves with the Gram matrix G = V V^T instead, and
+  g, so Q^T g = R^{-T} d and P_U g = Q Q^T g = Q R^{-T} d (``gram_solver="qr"``: one triangular solve; accurate
+  for ill-conditioned but independent tangents). The default ``gram_solver="svd"`` is rank-revealing: it
+  rescales every tangent to unit length (the projection does not depend on tangent lengths), takes the SVD
+  V = A S B^T and keeps only the directions with S_i > 1e-6 S_max (float64: 1e-12), so P_U g = B_r S_r^{-1}
+  A_r^T d stays a finite projection for duplicated, zero or nearly dependent tangents, where QR, Cholesky and
+  the inverse return NaN or a vector longer than g. ``gram_solver="cholesky"`` solves with the Gram matrix G = V V^T instead, and
   ``gram_solver="inverse"`` mimics the authors' code (explicit inverse of G, no regularisation; loses accuracy
   when k is close to n). With k > n the tangents cannot be independent; the first n are used (the result is
   exact).
@@ -32,10 +36,10 @@ from alttrain.methods import GradientEstimator, register_method
 from alttrain.methods.tangents import SAMPLERS, sample_tangents
 
 AGGREGATIONS = ("sum", "mean", "orthogonal_projection")
-GRAM_SOLVERS = ("qr", "cholesky", "inverse")
+GRAM_SOLVERS = ("svd", "qr", "cholesky", "inverse")
 
 
-def combine(tangents: torch.Tensor, jvps: torch.Tensor, how: str, *, gram_solver: str = "qr") -> torch.Tensor:
+def combine(tangents: torch.Tensor, jvps: torch.Tensor, how: str, *, gram_solver: str = "svd") -> torch.Tensor:
     """Combine k directional derivatives into one gradient estimate.
 
     Args:
@@ -43,8 +47,8 @@ def combine(tangents: torch.Tensor, jvps: torch.Tensor, how: str, *, gram_solver
         jvps: directional derivatives ``(k,)`` or one column per sample ``(k, b)`` (with the same leading
             batch shape as ``tangents``).
         how: ``sum``, ``mean`` or ``orthogonal_projection``.
-        gram_solver: how the projection solves its k x k system: ``qr`` (default), ``cholesky`` or
-            ``inverse``.
+        gram_solver: how the projection solves its k x k system: ``svd`` (default, rank-revealing), ``qr``,
+            ``cholesky`` or ``inverse``.
 
     Returns:
         ``(n,)`` for vector ``jvps``, ``(b, n)`` for per-sample ``jvps`` (leading batch shape kept).
@@ -70,6 +74,8 @@ def _project(tangents: torch.Tensor, d: torch.Tensor, gram_solver: str) -> torch
     k, n = tangents.shape[-2:]
     m = min(k, n)  # why: more than n tangents are dependent; the first n span R^n (spec section 2.4, step 1)
     v, d = tangents[..., :m, :], d[..., :m, :]
+    if gram_solver == "svd":
+        return _project_svd(v, d)
     if gram_solver == "qr":
         q, r = torch.linalg.qr(v.transpose(-1, -2))  # q: (..., n, m), r: (..., m, m) upper triangular
         coords = torch.linalg.solve_triangular(r.transpose(-1, -2), d, upper=False)  # Q^T g: (..., m, b)
@@ -82,6 +88,19 @@ def _project(tangents: torch.Tensor, d: torch.Tensor, gram_solver: str) -> torch
     else:
         raise ValueError(f"unknown gram_solver {gram_solver!r}; known: {', '.join(GRAM_SOLVERS)}")
     return v.transpose(-1, -2) @ coeff
+
+
+def _project_svd(v: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """Rank-revealing projection: unit-length tangents, SVD, directions below a relative cutoff dropped."""
+    lengths = v.norm(dim=-1, keepdim=True)  # (..., m, 1)
+    safe = torch.where(lengths > 0, lengths, torch.ones_like(lengths))  # a zero tangent adds no direction
+    v_unit, d_unit = v / safe, d / safe  # d_i / |v_i| is the directional derivative along v_i / |v_i|
+    left, sing, right_t = torch.linalg.svd(v_unit, full_matrices=False)  # (..., m, m), (..., m), (..., m, n)
+    rtol = 1e-12 if v.dtype == torch.float64 else 1e-6
+    keep = sing > rtol * sing[..., :1]  # (..., m): numerically independent directions
+    inv_sing = torch.where(keep, 1.0 / torch.where(keep, sing, torch.ones_like(sing)), torch.zeros_like(sing))
+    coords = inv_sing.unsqueeze(-1) * (left.transpose(-1, -2) @ d_unit)  # B_r^T g: (..., m, b)
+    return right_t.transpose(-1, -2) @ coords  # (..., n, b)
 
 
 def expected_chi(k: int) -> float:
@@ -120,7 +139,8 @@ class ForwardGradient(GradientEstimator):
             the paper's setting) or ``weight``.
         sampler: tangent sampler (:data:`alttrain.methods.tangents.SAMPLERS`); angle: for ``specific_angle``.
         normalize: rescale tangents to unit length.
-        gram_solver: ``qr`` (default), ``cholesky`` or ``inverse`` (the authors' explicit inverse).
+        gram_solver: ``svd`` (default, rank-revealing), ``qr``, ``cholesky`` or ``inverse`` (the authors'
+            explicit inverse).
         scaling_correction: divide the estimate by its expected relative length (off in the paper).
         bn_double_update: simulated activity mode updates BatchNorm running statistics twice per step, like
             the authors' block re-run (spec section 6, quirk 2).
@@ -140,7 +160,7 @@ class ForwardGradient(GradientEstimator):
         sampler: str = "normal",
         normalize: bool = False,
         angle: float | None = None,
-        gram_solver: str = "qr",
+        gram_solver: str = "svd",
         scaling_correction: bool = False,
         bn_double_update: bool = True,
     ) -> None:
