@@ -67,7 +67,7 @@ def direct_cell(
     sampler: str = "normal",
     angle: float | None = None,
     variants: Iterable[tuple[str, bool]] = VARIANTS,
-    gram_solver: str = "svd",
+    gram_solver: str = "qr",
     max_elements: int = 2**24,
     device: str = "cpu",
 ) -> dict[tuple[str, bool], tuple[np.ndarray, np.ndarray]]:
@@ -190,7 +190,7 @@ def approximation_quality(
     samples: int | dict[int, int],
     seed: int = 0,
     method: str = "reduced",
-    gram_solver: str = "svd",
+    gram_solver: str = "qr",
     device: str = "cpu",
 ) -> pd.DataFrame:
     """Summary table of the approximation-quality study (one row per n, k, aggregation, normalisation).
@@ -241,7 +241,7 @@ def custom_angle_quality(
     angles: list[float],
     samples: int,
     seed: int = 0,
-    gram_solver: str = "svd",
+    gram_solver: str = "qr",
 ) -> pd.DataFrame:
     """Approximation quality with fixed-angle unit tangents (direct simulation); one row per angle, k,
     aggregation.
