@@ -123,7 +123,7 @@ def case_section(case: dict[str, Any]) -> list[str]:
                 "measurement",
                 "median",
                 "CPU",
-                "ratio (CPU)",
+                "ratio wall / CPU",
                 "vs",
                 "peak mem",
                 "FLOPs / fwd",
