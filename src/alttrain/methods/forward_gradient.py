@@ -12,7 +12,8 @@ a ``(k, n)`` tensor), the directional derivatives (JVPs) are d = V g. The forwar
   rescales every tangent to unit length (the projection does not depend on tangent lengths), takes the SVD
   V = A S B^T and keeps only the directions with S_i > 1e-6 S_max (float64: 1e-12), so P_U g = B_r S_r^{-1}
   A_r^T d stays a finite projection for duplicated, zero or nearly dependent tangents, where QR, Cholesky and
-  the inverse return NaN or a vector longer than g. ``gram_solver="cholesky"`` solves with the Gram matrix G = V V^T instead, and
+  the inverse return NaN or a vector longer than g. ``gram_solver="cholesky"`` solves with the Gram matrix
+  G = V V^T instead, and
   ``gram_solver="inverse"`` mimics the authors' code (explicit inverse of G, no regularisation; loses accuracy
   when k is close to n). With k > n the tangents cannot be independent; the first n are used (the result is
   exact).
