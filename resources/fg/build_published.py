@@ -522,7 +522,7 @@ def claims() -> list[dict]:
             "fg_claim_backprop_best_fc",
             "Backpropagation remains the best approach.",
             "spec section 1, expected result 3",
-            ["paper"],
+            ["cpu", "paper"],
             "fc_mnist",
             {
                 "kind": "ordering",

@@ -52,7 +52,8 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
                 mean, ci = line[f"{metric}_mean"], line[f"{metric}_ci95"]
                 ax.plot(line["k"], mean, color=color, ls=dash, label=label, lw=1.3)
                 ax.fill_between(line["k"], mean - ci, mean + ci, color=color, alpha=0.2, lw=0)
-            ax.axvline(n, color="0.6", lw=0.6, ls=":")
+            if n <= part["k"].max():  # k >= n: the projection is exact from here on
+                ax.axvline(n, color="0.6", lw=0.6, ls=":")
             ax.set_xscale("log", base=2)
             if metric == "norm_ratio":
                 ax.set_yscale("log")
