@@ -13,9 +13,7 @@ from alttrain.bench.record import CaseRecord, measure_group
 
 def test_interleaved_timing_ranks_sleeps_by_duration():
     settings = Settings(repeats=3, warmup=1, min_sample_s=0.0)
-    timings = time_interleaved(
-        {"short": lambda: time.sleep(0.005), "long": lambda: time.sleep(0.02)}, settings
-    )
+    timings = time_interleaved({"short": lambda: time.sleep(0.005), "long": lambda: time.sleep(0.02)}, settings)
     short, long = timings["short"].median_s, timings["long"].median_s
     assert len(timings["short"].times_s) == 3
     assert short >= 0.005 and long >= 0.02  # sleep never returns early

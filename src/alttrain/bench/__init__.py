@@ -35,16 +35,10 @@ REPO = Path(__file__).resolve().parents[3]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alttrain bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--out", type=Path, default=Path("results/bench"), help="output folder (bench.json, .md)"
-    )
-    parser.add_argument(
-        "--tiny", action="store_true", help="smallest sizes, 1 round: checks that the suite runs"
-    )
+    parser.add_argument("--out", type=Path, default=Path("results/bench"), help="output folder (bench.json, .md)")
+    parser.add_argument("--tiny", action="store_true", help="smallest sizes, 1 round: checks that the suite runs")
     parser.add_argument("--only", default=None, help=f"comma-separated cases out of: {', '.join(CASES)}")
-    parser.add_argument(
-        "--repeats", type=int, default=None, help="timed rounds per comparison (default 5; tiny 1)"
-    )
+    parser.add_argument("--repeats", type=int, default=None, help="timed rounds per comparison (default 5; tiny 1)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed calls per variant (default 1)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
@@ -57,9 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="summarise a finished Snakemake run in RUN_DIR instead of running the cases",
     )
-    parser.add_argument(
-        "--scale", default=None, help="with --dag-times: the scale label (default: from the log)"
-    )
+    parser.add_argument("--scale", default=None, help="with --dag-times: the scale label (default: from the log)")
     parser.add_argument("--log", type=Path, default=None, help="with --dag-times: the Snakemake log to read")
     return parser
 
@@ -76,7 +68,7 @@ def _write(results: dict[str, Any], out: Path) -> None:
     from alttrain.bench.report import render_markdown
 
     write_json(out / "bench.json", results)
-    write_text(out / "bench.md", render_markdown(results))
+    write_text(out / "bench.md", render_markdown(results, list(CASES)))
     print(f"wrote {out / 'bench.json'} and {out / 'bench.md'}")
 
 
@@ -148,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         "environment": environment(settings, REPO),
         "cases": {},
     }
-    same_kind = previous.get("settings", {}).get("tiny") == settings.tiny and previous.get(
-        "settings", {}
-    ).get("device") == str(settings.device)
+    same_kind = previous.get("settings", {}).get("tiny") == settings.tiny and previous.get("settings", {}).get(
+        "device"
+    ) == str(settings.device)
     if args.only is not None and same_kind:
         results["cases"] = dict(previous.get("cases", {}))  # keep the cases this run does not repeat
     results["dag"] = previous.get("dag", {})

@@ -45,9 +45,7 @@ def _sweep(
     lrs = np.full((len(approaches), len(ns)), LR)
 
     def call() -> object:
-        return run_sweep(
-            function, list(ns), approaches, lrs, list(seeds), patiences=(NO_STOP,), max_steps=steps
-        )
+        return run_sweep(function, list(ns), approaches, lrs, list(seeds), patiences=(NO_STOP,), max_steps=steps)
 
     return call
 
@@ -67,11 +65,7 @@ def _per_run(
 
 def _bench_speedup(record: CaseRecord, settings: Settings) -> None:
     names, seeds = (APPROACHES[:3], SEEDS[:2]) if settings.tiny else (APPROACHES, SEEDS)
-    groups = (
-        [((4,), 5), ((1, 4), 3)]
-        if settings.tiny
-        else [((1,), 30), ((64,), 30), ((1024,), 30), (PAPER_DIMS, 10)]
-    )
+    groups = [((4,), 5), ((1, 4), 3)] if settings.tiny else [((1,), 30), ((64,), 30), ((1024,), 30), (PAPER_DIMS, 10)]
     approaches = _approaches(names)
     record.sizes["speed-up"] = (
         f"styblinski_tang, {len(names)} approaches x {len(seeds)} seeds per dimension, "

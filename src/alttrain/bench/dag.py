@@ -114,9 +114,7 @@ def scale_of(command: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def dag_times(
-    run_dir: Path, scale: str | None = None, log: Path | None = None, top: int = 10
-) -> dict[str, Any]:
+def dag_times(run_dir: Path, scale: str | None = None, log: Path | None = None, top: int = 10) -> dict[str, Any]:
     """Summary of a finished Snakemake run (see the module docstring)."""
     run_dir = Path(run_dir)
     log = log or find_log(run_dir)

@@ -37,9 +37,7 @@ def _trainer(data, depth: int, width: int, method: str, options: dict[str, Any])
     from alttrain.models import build_model
 
     torch.manual_seed(0)
-    model = (
-        build_model({"name": "f3_fc", "depth": depth, "width": width}, data).to(data.train.y.device).train()
-    )
+    model = build_model({"name": "f3_fc", "depth": depth, "width": width}, data).to(data.train.y.device).train()
     estimator = create_method(
         method, model, Loss("bce_onehot", data.num_outputs), data, torch.Generator().manual_seed(1), **options
     )
@@ -87,10 +85,7 @@ def _epoch(data, depth: int, width: int, method: str, batch: int) -> Callable[[]
 def _bench_steps(record: CaseRecord, settings: Settings) -> None:
     depth, width, batch = (2, 20, 10) if settings.tiny else (2, 1000, 50)
     data = synthetic_splits((784,), 10, 1000, settings.device)
-    steps = {
-        label: _step(data, depth, width, method, options, batch)
-        for label, (method, options) in METHODS.items()
-    }
+    steps = {label: _step(data, depth, width, method, options, batch) for label, (method, options) in METHODS.items()}
     forward_flops = record.attempt("forward FLOPs", lambda: count_flops(steps["backprop"][1], settings))
     record.sizes["FC2-1000 step"] = f"f3_fc depth {depth} width {width}, batch {batch}, MNIST-shaped inputs"
     measure_group(
@@ -115,12 +110,8 @@ def _bench_epoch(record: CaseRecord, settings: Settings) -> None:
         f"f3_fc depth {depth} width {width}, {samples:,} samples in memory, "
         f"batch {batch}, {torch.get_num_threads()} thread(s)"
     )
-    epochs = dataclasses.replace(
-        settings, repeats=min(settings.repeats, 3), warmup=1, memory=False, flops=False
-    )
-    measure_group(
-        record, f"FC{depth}-{width} epoch", variants, epochs, baseline="backprop", items_per_call=samples
-    )
+    epochs = dataclasses.replace(settings, repeats=min(settings.repeats, 3), warmup=1, memory=False, flops=False)
+    measure_group(record, f"FC{depth}-{width} epoch", variants, epochs, baseline="backprop", items_per_call=samples)
 
 
 def run(settings: Settings) -> CaseRecord:
@@ -128,9 +119,7 @@ def run(settings: Settings) -> CaseRecord:
     record = CaseRecord(NAME, TITLE)
     record.attempt("FC2-1000 steps", lambda: _bench_steps(record, settings))
     record.attempt("FC1-500 epoch", lambda: _bench_epoch(record, settings))
-    step = next(
-        (r for r in record.rows if r["variant"] == "f3 (delayed_error)" and "step" in r["group"]), None
-    )
+    step = next((r for r in record.rows if r["variant"] == "f3 (delayed_error)" and "step" in r["group"]), None)
     record.target(
         "f3.step_vs_bp",
         "F3: FC2-1000 training step / backprop step",

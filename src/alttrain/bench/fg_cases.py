@@ -121,9 +121,7 @@ def _bench_model(record: CaseRecord, spec: dict[str, Any], ks: tuple[int, ...], 
         for mode in ("forward", "simulated"):
             est = create_method("fg", model, loss, data, gen, k=k, combine="orthogonal_projection", mode=mode)
             variants[f"k={k} {mode}"] = estimator_step(model, est, x, y, index)
-        looped = create_method(
-            "fg", model, loss, data, gen, k=k, combine="orthogonal_projection", mode="forward"
-        )
+        looped = create_method("fg", model, loss, data, gen, k=k, combine="orthogonal_projection", mode="forward")
         variants[f"k={k} loop"] = estimator_step(model, _LoopAdapter(looped), x, y, index)
 
     def forward() -> None:
@@ -173,9 +171,7 @@ def run(settings: Settings) -> CaseRecord:
     record = CaseRecord(NAME, TITLE)
     ks = (1, 2) if settings.tiny else (1, 4, 16)
     for spec in model_specs(settings.tiny):
-        record.attempt(
-            spec["group"], lambda spec=spec: _bench_model(record, spec, spec.get("ks", ks), settings)
-        )
+        record.attempt(spec["group"], lambda spec=spec: _bench_model(record, spec, spec.get("ks", ks), settings))
     _targets(record, ks)
     record.notes.append(
         "step = zero the grads + fill them (no optimizer update); combination = orthogonal "

@@ -115,9 +115,7 @@ def _calibrate(fn: Callable[[], Any], settings: Settings) -> int:
         if elapsed >= settings.min_sample_s:
             break
         # why the factor 1.2 and the cap: overshoot slightly, but never jump more than 10x on a noisy sample
-        number = min(
-            number * 10, max(number + 1, int(number * 1.2 * settings.min_sample_s / max(elapsed, 1e-7)))
-        )
+        number = min(number * 10, max(number + 1, int(number * 1.2 * settings.min_sample_s / max(elapsed, 1e-7))))
     return number
 
 
@@ -144,9 +142,7 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], settings: Settings) -> d
             wall, used = _sample_both(fns[name], numbers[name], settings)
             samples[name].append(wall / numbers[name])
             cpu[name].append(used / numbers[name])
-    return {
-        n: Timing(statistics.median(s), s, numbers[n], statistics.median(cpu[n])) for n, s in samples.items()
-    }
+    return {n: Timing(statistics.median(s), s, numbers[n], statistics.median(cpu[n])) for n, s in samples.items()}
 
 
 def _proc_status(key: str) -> int:
@@ -298,9 +294,7 @@ def matmul_rate(settings: Settings, size: int = 1024) -> dict[str, float]:
     a = torch.randn(size, size, device=settings.device)
     b = torch.randn(size, size, device=settings.device)
     repeats = 5 if settings.device.type == "cpu" else 50
-    timing = time_interleaved({"matmul": lambda: a @ b}, dataclasses.replace(settings, repeats=repeats))[
-        "matmul"
-    ]
+    timing = time_interleaved({"matmul": lambda: a @ b}, dataclasses.replace(settings, repeats=repeats))["matmul"]
     flops = 2 * size**3
     rate = {"size": size, "gflop_per_s": flops / timing.median_s / 1e9}
     if timing.cpu_median_s:

@@ -53,16 +53,10 @@ def _bench_layer(record: CaseRecord, settings: Settings) -> None:
         layer = nn.Linear(d_in, d_out).to(device)
         factors = convert_module(layer, init_ratio=fraction)
         rows, cols = factors.shape_2d
-        path = (
-            "factorized"
-            if use_factorized(layer.forward_mode, rows, cols, factors.rank, batch * tokens)
-            else "dense"
-        )
+        path = "factorized" if use_factorized(layer.forward_mode, rows, cols, factors.rank, batch * tokens) else "dense"
         paths.append(f"{fraction}: rank {factors.rank} ({path})")
         variants[f"rank fraction {fraction}"] = _layer_step(layer, x, grad_out)
-    record.sizes["low-rank Linear"] = f"{d_in} -> {d_out}, input ({batch}, {tokens}, {d_in}); " + ", ".join(
-        paths
-    )
+    record.sizes["low-rank Linear"] = f"{d_in} -> {d_out}, input ({batch}, {tokens}, {d_in}); " + ", ".join(paths)
     # why fewer rounds and no FLOP count: one full-rank call is ~5 s on one core; the ratios are large
     heavy = dataclasses.replace(settings, repeats=min(settings.repeats, 3), warmup=1, flops=False)
     measure_group(

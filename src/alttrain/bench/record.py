@@ -182,9 +182,7 @@ def measure_group(
             row["items_per_call"] = items_per_call
             row["throughput"] = items_per_call / timing.median_s
             row["throughput_unit"] = f"{item_unit}/s"
-            row["throughput_per_cpu_s"] = (
-                items_per_call / timing.cpu_median_s if timing.cpu_median_s else None
-            )
+            row["throughput_per_cpu_s"] = items_per_call / timing.cpu_median_s if timing.cpu_median_s else None
         record.rows.append(row)
         rows[name] = row
     print(

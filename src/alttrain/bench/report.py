@@ -52,7 +52,7 @@ def fmt_value(value: float | None, unit: str) -> str:
     if unit == "s":
         return fmt_seconds(value)
     if unit == "%":
-        return f"{value:.2f} %"
+        return f"{value:.2f} %" if abs(value) >= 0.1 or value == 0 else f"{value:.2g} %"
     return f"{fmt_number(value)} {unit}"
 
 
@@ -62,17 +62,23 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def all_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+def ordered_cases(results: dict[str, Any], order: list[str] | tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The cases in the suite's ``order`` (the JSON is written with sorted keys), unknown ones last."""
+    cases = results.get("cases", {})
+    return [cases[n] for n in sorted(cases, key=lambda n: order.index(n) if n in order else len(order))]
+
+
+def all_targets(results: dict[str, Any], order: list[str] | tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Every target of every case and of the DAG section, in report order."""
-    targets = [t for case in results.get("cases", {}).values() for t in case.get("targets", [])]
+    targets = [t for case in ordered_cases(results, order) for t in case.get("targets", [])]
     targets += [t for dag in results.get("dag", {}).values() for t in dag.get("targets", [])]
     return targets
 
 
-def targets_table(results: dict[str, Any]) -> list[str]:
+def targets_table(results: dict[str, Any], order: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The summary table of targets: measured value, requirement, met."""
     rows = []
-    for t in all_targets(results):
+    for t in all_targets(results, order):
         met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
         required = f"{t['op']} {fmt_value(t['threshold'], t['unit'])}"
         rows.append([t["description"], fmt_value(t["value"], t["unit"]), required, met])
@@ -183,7 +189,7 @@ def dag_section(dag: dict[str, dict[str, Any]]) -> list[str]:
     return lines + [""]
 
 
-def render_markdown(results: dict[str, Any]) -> str:
+def render_markdown(results: dict[str, Any], order: list[str] | tuple[str, ...] = ()) -> str:
     """The whole ``bench.md`` page."""
     env = results.get("environment", {})
     machine, versions, device = env.get("machine", {}), env.get("versions", {}), env.get("device", {})
@@ -200,15 +206,12 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"{machine.get('memory_gib')} GiB; {machine.get('platform')}"
     )
     lines.append(
-        f"- Device: {device.get('type')} ({device.get('name')}), {device.get('torch_threads')} torch "
-        "thread(s)"
+        f"- Device: {device.get('type')} ({device.get('name')}), {device.get('torch_threads')} torch thread(s)"
     )
     lines.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v))
     matmul = env.get("matmul")
     if matmul:
-        per_cpu = (
-            f" ({fmt_number(matmul['gflop_per_cpu_s'])} per CPU-s)" if matmul.get("gflop_per_cpu_s") else ""
-        )
+        per_cpu = f" ({fmt_number(matmul['gflop_per_cpu_s'])} per CPU-s)" if matmul.get("gflop_per_cpu_s") else ""
         lines.append(
             f"- Compute bound, as achieved by a {matmul['size']}^3 float32 matrix product on this device: "
             f"{fmt_number(matmul['gflop_per_s'])} GFLOP/s{per_cpu}"
@@ -220,8 +223,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         "Peak memory: extra memory one call needs (CPU: resident set; CUDA: allocated tensors). "
         "FLOPs: `FlopCounterMode` (matmul/conv/attention only)."
     )
-    lines += ["", "## Targets", ""] + targets_table(results) + [""]
-    for case in results.get("cases", {}).values():
+    lines += ["", "## Targets", ""] + targets_table(results, order) + [""]
+    for case in ordered_cases(results, order):
         lines += case_section(case)
     if results.get("dag"):
         lines += dag_section(results["dag"])

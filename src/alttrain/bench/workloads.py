@@ -22,9 +22,7 @@ def synthetic_splits(
     test_size = test_size or min(train_size, 256)
 
     def split(n: int) -> Split:
-        return Split(
-            torch.randn((n, *input_shape), generator=gen), torch.randint(0, classes, (n,), generator=gen)
-        )
+        return Split(torch.randn((n, *input_shape), generator=gen), torch.randint(0, classes, (n,), generator=gen))
 
     data = DataSplits(
         name="synthetic",
