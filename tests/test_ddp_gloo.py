@@ -57,7 +57,7 @@ if mode == "check-helpers":
               "broadcast": same.tolist(), "shard": distributed.shard(index).tolist(),
               "owners": [distributed.owner_of(i) for i in range(5)]}
     (out / f"helpers_rank{r}.json").write_text(json.dumps(report))
-for path in configs:  # T.train leaves the process group at its end; the next run joins a new one
+for path in configs:  # the process joins the group once; every run reuses it
     out = path.parent
     T.train(load_run_config(path), out, progress=False)
 """

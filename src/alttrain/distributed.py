@@ -30,6 +30,7 @@ Everything here is a no-op in a single process, so the code path is the same wit
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -109,13 +110,24 @@ def init(device_name: str = "auto") -> tuple[DistContext, torch.device]:
             os.environ.setdefault("MASTER_PORT", str(20000 + job % 20000))
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend, rank=ctx.rank, world_size=ctx.world_size)
+        atexit.register(_leave)
     return ctx, device
 
 
 def finish() -> None:
-    """Wait for every rank and leave the process group (no-op in a single process)."""
+    """Wait for every rank at the end of a run (no-op in a single process).
+
+    The process group stays open until the process exits: a process that trains several runs joins it
+    once. Leaving and re-joining through the same rendezvous store can read the previous group's stale
+    addresses (gloo then fails with "connectFullMesh ... Connection refused").
+    """
     if dist.is_initialized():
         dist.barrier()
+
+
+def _leave() -> None:
+    """Leave the process group at process exit."""
+    if dist.is_initialized():
         dist.destroy_process_group()
 
 
