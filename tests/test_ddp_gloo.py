@@ -28,18 +28,29 @@ WORKER = r"""
 import json, sys
 from pathlib import Path
 import torch
+import alttrain.lowrank.controller as C
 import alttrain.train as T
 from alttrain import distributed
 from alttrain.config import load_run_config
 
 mode, configs = sys.argv[1], [Path(p) for p in sys.argv[2:]]
 original_summary = T._summary
+original_svd = C.thin_svd
 out = None
+svd_calls = [0]  # SVDs of Sigma this process computed in the current run
+
+def counting_svd(matrix):
+    svd_calls[0] += 1
+    return original_svd(matrix)
+
+C.thin_svd = counting_svd
 
 def summary_keeping_weights(cfg, data, device, model, params_full, state):
     with torch.no_grad():  # the function the weights compute, on 64 training digits
         outputs = model.eval()(data.train.x[:64])
     torch.save({**model.state_dict(), "outputs": outputs}, out / f"weights_rank{distributed.rank()}.pt")
+    (out / f"svd_calls_rank{distributed.rank()}.json").write_text(json.dumps(svd_calls[0]))
+    svd_calls[0] = 0
     return original_summary(cfg, data, device, model, params_full, state)
 
 T._summary = summary_keeping_weights
@@ -94,7 +105,7 @@ METHODS_UNDER_TEST = {  # name -> (method, lowrank)
     "fg-weight-perturbation": (
         {"name": "fg", "k": 2, "combine": "orthogonal_projection", "perturbation": "weight"}, None,
     ),
-    # OIALR switches to low rank after 5 updates and truncates every 5: each rank does the same SVDs
+    # OIALR switches to low rank after 5 updates and truncates every 5; layer i's SVDs run on rank i % 2 only
     "oialr-bp": (
         {"name": "bp"},
         {"mode": "oialr", "delay": 5, "stability_frequency": 5, "sigma_cutoff_fraction": 0.2,
@@ -133,6 +144,12 @@ def test_two_gloo_processes_match_one_process(tmp_path):
         assert summary["processes"] == 2 and summary["status"] == "completed"
         assert json.loads((folder_one / "summary.json").read_text())["processes"] == 1
         assert not (folder_two / ".scratch/checkpoint.pt").exists()
+
+    # OIALR: the two layers' re-diagonalisations were split between the ranks (owner computes, broadcasts)
+    calls = [json.loads((tmp_path / "two" / "oialr-bp" / f"svd_calls_rank{r}.json").read_text()) for r in (0, 1)]
+    single_calls = json.loads((tmp_path / "one" / "oialr-bp" / "svd_calls_rank0.json").read_text())
+    assert single_calls > 0 and calls[0] > 0 and calls[1] > 0, (single_calls, calls)
+    assert calls[0] + calls[1] == single_calls, (single_calls, calls)
 
     helpers = [json.loads((tmp_path / "two" / f"helpers_rank{r}.json").read_text()) for r in (0, 1)]
     for report in helpers:

@@ -21,9 +21,9 @@ How the loop stays one loop (see ``train.py``):
   per shard from identical streams: such runs are valid but differ from the one-process run.
 * Evaluation, the alignment probe and the low-rank controller run on every rank with identical inputs; only
   rank 0 writes files (checkpoint, ``metrics.csv``, ``summary.json``).
-* OIALR: one rank computes a layer's SVD and the others receive it with :func:`broadcast_tensor` (shapes may
-  change when the rank k shrinks) or :func:`broadcast_tensors` (shapes known); :func:`owner_of` assigns layers
-  round-robin.
+* OIALR: one rank computes a layer's SVD and the others receive it with :func:`broadcast_tensors` (the
+  shapes follow from the current rank k, known everywhere); :func:`owner_of` assigns layers round-robin (see
+  ``OIALRController._owner_svd``). :func:`broadcast_tensor` sends a tensor whose shape only the sender knows.
 
 Everything here is a no-op in a single process, so the code path is the same with and without ``torchrun``.
 """

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from alttrain import distributed
 from alttrain.errors import UserError
 from alttrain.lowrank.layers import CONV_TYPES, FORWARD_MODES, LowRankFactors, convert_module, weight_name
 from alttrain.lowrank.linalg import thin_svd, truncation_rank
@@ -210,12 +211,19 @@ class OIALRController:
             self.next_check += self.options.stability_frequency
 
     def _switch(self) -> None:
-        """Convert every target layer; Sigma takes the weight's place in the optimizer with zero moments."""
-        for name in self.targets:
+        """Convert every target layer; Sigma takes the weight's place in the optimizer with zero moments.
+
+        With several processes every rank factorises (the shapes follow from the weight's shape alone), then
+        each layer's owner broadcasts its U, Sigma, V^T, so all ranks hold bitwise the same factors.
+        """
+        for index, name in enumerate(self.targets):
             module = self.model.get_submodule(name)
             old = module._parameters[weight_name(module)]
             factors = convert_module(
                 module, init_ratio=self.options.inner_dim_init_ratio, forward_mode=self.options.forward
+            )
+            distributed.broadcast_tensors(
+                [factors.u.data, factors.sigma.data, factors.vt.data], src=distributed.owner_of(index)
             )
             swap_parameter(self.optimizer, old, factors.sigma, zeros_like_param(factors.sigma))
             self.ranks[name] = factors.rank
@@ -244,10 +252,10 @@ class OIALRController:
     def _update_layer(self, name: str) -> None:
         """Sigma = U_s S V_s^T; U <- U U_s, V^T <- V_s^T V^T, Sigma <- diag(S); then cut to the new rank."""
         factors = self._factors(name)
-        try:
-            u_s, s, vt_s = thin_svd(factors.sigma)  # (k, k), (k,), (k, k), float32
-        except ValueError:
+        svd = self._owner_svd(factors.sigma, owner=distributed.owner_of(self.targets.index(name)))
+        if svd is None:
             return  # NaN/inf Sigma (a diverging run): leave the layer as it is
+        u_s, s, vt_s = svd  # (k, k), (k,), (k, k), float32
         dtype = factors.u.dtype
         u_new, vt_new = factors.u.float() @ u_s, vt_s @ factors.vt.float()  # (m, k), (k, n)
         if self.options.bf16_rotation_quirk:  # the authors' products ran under bf16 autocast
@@ -278,6 +286,31 @@ class OIALRController:
             if rotation is not None:
                 self._transform_state(factors.sigma, slice_to(factors.rank, rotation))
         self.ranks[name] = k_new
+
+    @staticmethod
+    def _owner_svd(sigma: torch.Tensor, owner: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """SVD of the (k, k) ``sigma``, computed on rank ``owner`` only and broadcast to the others (the
+        authors' multi-GPU scheme, spec 6); ``None`` on every rank when it fails (NaN/inf entries).
+
+        In one process this is :func:`thin_svd`. With several, every rank ends with the owner's bitwise
+        factors, so the ranks' low-rank layers cannot drift apart through differing SVD round-off.
+        """
+        if not distributed.active():
+            try:
+                return thin_svd(sigma)
+            except ValueError:
+                return None
+        k = sigma.shape[0]
+        ok = torch.zeros(1, device=sigma.device)
+        u_s, s, vt_s = (torch.empty(shape, device=sigma.device) for shape in ((k, k), (k,), (k, k)))
+        if distributed.rank() == owner:
+            try:
+                u_s, s, vt_s = (t.contiguous() for t in thin_svd(sigma))
+                ok.fill_(1)
+            except ValueError:
+                pass
+        distributed.broadcast_tensors([ok, u_s, s, vt_s], src=owner)
+        return (u_s, s, vt_s) if ok.item() == 1 else None
 
     def _replace_factors(self, name: str, new: LowRankFactors, transform) -> None:
         module = self.model.get_submodule(name)
