@@ -81,3 +81,18 @@ def sig(value: float, digits: int = 4) -> str:
 def log_floor(values, floor: float = 1e-12):
     """Values clipped from below at ``floor`` so they can be drawn on a log axis."""
     return np.maximum(np.asarray(values, dtype=float), floor)
+
+
+def finish_with_legend(fig, handles: dict, offset: float) -> None:
+    """Add one legend below the axes for every approach drawn (paper order), then tighten the layout.
+
+    Args:
+        fig: the matplotlib figure.
+        handles: approach id -> a line drawn for it.
+        offset: vertical anchor of the legend below the figure (negative: below the axes).
+    """
+    if handles:
+        names = ordered(handles)
+        fig.legend([handles[a] for a in names], [style(a)["label"] for a in names], loc="lower center",
+                   ncol=4, fontsize=7, bbox_to_anchor=(0.5, offset))
+    fig.tight_layout()

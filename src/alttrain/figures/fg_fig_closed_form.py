@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
-from alttrain.figures.fg_common import FUNCTIONS, has_rows, log_floor, ordered, seed_stats, style
+from alttrain.figures.fg_common import FUNCTIONS, finish_with_legend, has_rows, log_floor, ordered, seed_stats, style
 from alttrain.figures.style import Context, placeholder_axes
 
 SPEC = ArtifactSpec(
@@ -49,14 +49,5 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("dimension n")
     axes[0, 0].set_ylabel("final f − f*")
-    if handles:
-        fig.legend(
-            [handles[a] for a in ordered(handles)],
-            [style(a)["label"] for a in ordered(handles)],
-            loc="lower center",
-            ncol=4,
-            fontsize=7,
-            bbox_to_anchor=(0.5, -0.08),
-        )
-    fig.tight_layout()
+    finish_with_legend(fig, handles, -0.08)
     return fig

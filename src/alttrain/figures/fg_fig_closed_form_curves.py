@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
-from alttrain.figures.fg_common import FUNCTIONS, has_rows, log_floor, ordered, style
+from alttrain.figures.fg_common import FUNCTIONS, finish_with_legend, has_rows, log_floor, ordered, style
 from alttrain.figures.style import Context, placeholder_axes
 
 SPEC = ArtifactSpec(
@@ -58,14 +58,5 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
             ax.set_title(f"{title}, n = {n}", fontsize=9)
             ax.set_xlabel("step (step 0 drawn at 0.5)")
         axes[0, column].set_ylabel("f(x_t) − f*")
-    if handles:
-        fig.legend(
-            [handles[a] for a in ordered(handles)],
-            [style(a)["label"] for a in ordered(handles)],
-            loc="lower center",
-            ncol=4,
-            fontsize=7,
-            bbox_to_anchor=(0.5, -0.04),
-        )
-    fig.tight_layout()
+    finish_with_legend(fig, handles, -0.04)
     return fig

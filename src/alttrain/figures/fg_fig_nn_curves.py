@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
-from alttrain.figures.fg_common import has_rows, ordered, style
+from alttrain.figures.fg_common import finish_with_legend, has_rows, ordered, style
 from alttrain.figures.style import Context, placeholder_axes
 
 SPEC = ArtifactSpec(
@@ -65,13 +65,5 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
                 ax.set_xlabel("epoch")
             if column == 0:
                 ax.set_ylabel(label)
-    fig.legend(
-        [handles[a] for a in ordered(handles)],
-        [style(a)["label"] for a in ordered(handles)],
-        loc="lower center",
-        ncol=4,
-        fontsize=7,
-        bbox_to_anchor=(0.5, -0.05),
-    )
-    fig.tight_layout()
+    finish_with_legend(fig, handles, -0.05)
     return fig
