@@ -60,11 +60,13 @@ def test_weight_jvp_equals_gradient_dot_tangent(name, digits):
         torch.nn.init.normal_(model.blocks[-1][-1].head.head.weight, std=0.1)
     x, y = _batch(digits)
     params = [p for p in model.parameters()]
-    grads = torch.autograd.grad(LOSS(model(x), y), params)
+    loss = LOSS(model(x), y)
+    grads = torch.autograd.grad(loss, params)
     flat = torch.cat([g.reshape(-1) for g in grads])
     tangents = torch.randn(2, flat.numel(), generator=torch.Generator().manual_seed(2))
-    jvps = fp.forward_weight_jvps(model, LOSS, x, y, tangents)
+    primal, jvps = fp.forward_weight_jvps(model, LOSS, x, y, tangents)
     assert torch.allclose(jvps, tangents @ flat, rtol=1e-3, atol=1e-4 * float(flat.norm()))
+    assert primal.shape == () and torch.allclose(primal, loss.detach(), rtol=1e-5)  # the same pass's loss
 
 
 @pytest.mark.parametrize("name", ["fg_fc", "fg_vit"])
@@ -191,6 +193,23 @@ def test_batch_norm_statistics_are_updated_twice_in_simulated_mode(digits):
     _estimator(model, digits, k=2).compute_gradients(x, y, torch.arange(16))
     assert torch.allclose(bn.running_mean, (1 - m) * once + m * batch_mean, atol=1e-6)
     assert int(bn.num_batches_tracked) == 2
+
+
+@pytest.mark.parametrize("mode", ["simulated", "forward"])
+def test_weight_perturbation_updates_batch_norm_statistics_once(mode, digits):
+    """One training step = one running-statistics update, whichever way the JVPs are computed."""
+    torch.manual_seed(0)
+    model = build_model(MODELS["fg_resnet18"], digits).train()
+    x, y = _batch(digits, 16)
+    bn = model.blocks[0][2]  # stem BatchNorm
+    before = bn.running_mean.clone()
+    with torch.no_grad():
+        batch_mean = model.blocks[0][1](model.blocks[0][0](x)).mean(dim=(0, 2, 3))
+    estimator = _estimator(model, digits, k=2, perturbation="weight", mode=mode)
+    loss = estimator.compute_gradients(x, y, torch.arange(16))
+    assert torch.allclose(bn.running_mean, (1 - bn.momentum) * before + bn.momentum * batch_mean, atol=1e-6)
+    assert int(bn.num_batches_tracked) == 1
+    assert loss.shape == () and torch.isfinite(loss)
 
 
 def test_estimator_options_are_validated(digits):

@@ -57,11 +57,7 @@ def loss_terms(loss: Loss, outputs: torch.Tensor, targets: torch.Tensor) -> torc
 @contextmanager
 def frozen_batch_norm(module: nn.Module):
     """Temporarily stop BatchNorm layers from updating running statistics (batch statistics still used)."""
-    layers = [
-        m
-        for m in module.modules()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
-    ]
+    layers = _tracked_batch_norms(module)
     for layer in layers:
         layer.track_running_stats = False
     try:
@@ -69,6 +65,11 @@ def frozen_batch_norm(module: nn.Module):
     finally:
         for layer in layers:
             layer.track_running_stats = True
+
+
+def _tracked_batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """BatchNorm layers of ``module`` that keep running statistics."""
+    return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
 
 
 @contextmanager
@@ -224,8 +225,13 @@ def _bn_second_update(snapshot: dict[nn.Module, tuple[torch.Tensor, torch.Tensor
 
 def forward_weight_jvps(
     model: nn.Module, loss: Loss, x, y: torch.Tensor, tangents: torch.Tensor
-) -> torch.Tensor:
-    """JVPs ``(k,)`` of the batch loss along weight-space tangents, by ``torch.func.jvp`` vmapped over k."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batch loss and its JVPs ``(k,)`` along weight-space tangents, by ``torch.func.jvp`` vmapped over k.
+
+    Returns:
+        ``(loss, jvps)``: the loss of the unperturbed weights (a scalar; the primal output of the same pass)
+        and the k directional derivatives.
+    """
     named = _trainable(model)
     params = {n: p.detach() for n, p in named}
     pieces = dict(zip(params, _split(tangents, [p.shape for _, p in named]), strict=True))
@@ -234,11 +240,12 @@ def forward_weight_jvps(
         outputs = torch.func.functional_call(model, p, x if isinstance(x, tuple) else (x,), strict=False)
         return loss(outputs, y)
 
-    def one_tangent(t: dict[str, torch.Tensor]) -> torch.Tensor:
-        return torch.func.jvp(batch_loss, (params,), (t,))[1]
+    def one_tangent(t: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.func.jvp(batch_loss, (params,), (t,))
 
     with forward_ad_context(model):
-        return torch.func.vmap(one_tangent, randomness="same")(pieces)
+        # the primal does not depend on the tangent: vmap computes it once and out_dims=None returns it once
+        return torch.func.vmap(one_tangent, randomness="same", out_dims=(None, 0))(pieces)
 
 
 def weight_perturbation_step(
@@ -261,11 +268,14 @@ def weight_perturbation_step(
             tangents = est.draw_tangents(n, flat.dtype, flat.device)
         jvps = tangents @ flat  # (k,)
     else:
-        with torch.no_grad():
-            loss_value = est.loss(forward_model(est.model, x), y)  # also the one BatchNorm statistics update
         if tangents is None:
-            tangents = est.draw_tangents(n, loss_value.dtype, loss_value.device)
-        jvps = forward_weight_jvps(est.model, est.loss, x, y, tangents)
+            tangents = est.draw_tangents(n, params[0].dtype, params[0].device)
+        # one pass gives the loss and the k JVPs; BatchNorm statistics are frozen in it, so a model with
+        # running statistics gets their one update from a plain forward first
+        if _tracked_batch_norms(est.model):
+            with torch.no_grad():
+                forward_model(est.model, x)
+        loss_value, jvps = forward_weight_jvps(est.model, est.loss, x, y, tangents)
     estimate = est.aggregate(tangents, jvps)  # (n,)
     _assign_grads(params, _split(estimate, [p.shape for p in params]))
     return loss_value.detach()
