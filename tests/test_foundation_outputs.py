@@ -44,3 +44,23 @@ def test_markdown_and_latex_tables_hold_every_cell():
     assert markdown[0] == "| method | acc |" and markdown[2] == "| bp | 97.0 ± 0.1 |" and markdown[3] == "| f3_k |  |"
     latex = to_latex(table, "caption", "id")
     assert r"\toprule" in latex and r"f3\_k &  \\" in latex and r"\label{tab:id}" in latex
+
+
+@pytest.mark.parametrize(
+    ("statement", "absent"),
+    [
+        # table jobs: no plotting libraries and no torch (each job is its own short Python process)
+        ("from alttrain.tables import table_modules; import alttrain.tables.render; table_modules()",
+         ("matplotlib", "seaborn", "torch")),
+        # figure jobs: no torch
+        ("from alttrain.figures import figure_modules; import alttrain.figures.style; figure_modules()", ("torch",)),
+    ],
+)
+def test_plot_and_table_jobs_import_no_heavy_libraries(statement, absent):
+    import subprocess
+    import sys
+
+    probe = f"import sys; {statement}; print(sorted(m for m in {list(absent)!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]", f"imported: {done.stdout.strip()}"

@@ -91,7 +91,7 @@ def table_main(argv: list[str]) -> int:
     parser.add_argument("--latex", type=Path, required=True)
     parser.add_argument("inputs", nargs="*")
     args = parser.parse_intermixed_args(argv)  # CSVs come after the options in the rules
-    from alttrain.figures.style import Context
+    from alttrain.figures.context import Context
     from alttrain.tables import get_table
     from alttrain.tables.render import write_table
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
-from alttrain.figures.style import Context
+from alttrain.figures.context import Context
 from alttrain.tables.f3_common import F3_VARIANTS, approach_table, block_rows
 
 SPEC = ArtifactSpec(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
+from alttrain.figures.context import Context
 from alttrain.figures.fg_common import FUNCTIONS, LABELS, has_rows, ordered, sig
-from alttrain.figures.style import Context
 
 SPEC = ArtifactSpec(
     id="fg_tab_closed_form",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
+from alttrain.figures.context import Context
 from alttrain.figures.fg_common import APPROACHES, LABELS, NOT_RUN, has_rows, mean_std
-from alttrain.figures.style import Context
 
 SPEC = ArtifactSpec(
     id="fg_tab_fc_mnist",

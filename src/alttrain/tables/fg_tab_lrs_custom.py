@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
+from alttrain.figures.context import Context
 from alttrain.figures.fg_common import has_rows, sig
-from alttrain.figures.style import Context
 
 SPEC = ArtifactSpec(
     id="fg_tab_lrs_custom",

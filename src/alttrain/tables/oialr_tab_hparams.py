@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
-from alttrain.figures.oialr_common import VARIANT_LABELS, has_rows
-from alttrain.figures.style import Context
+from alttrain.figures.context import Context
+from alttrain.figures.oialr_data import VARIANT_LABELS, has_rows
 
 SPEC = ArtifactSpec(
     id="oialr_tab_hparams",

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 
 from alttrain.figures import ArtifactSpec
-from alttrain.figures.oialr_common import VARIANT_LABELS, has_rows, rows_of
-from alttrain.figures.style import Context
+from alttrain.figures.context import Context
+from alttrain.figures.oialr_data import VARIANT_LABELS, has_rows, rows_of
 
 SPEC = ArtifactSpec(
     id="oialr_tab_results",
