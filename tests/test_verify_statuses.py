@@ -255,3 +255,23 @@ def test_with_a_csv_list_a_leftover_csv_of_another_run_is_not_read(tmp_path):
     assert store.frame("fg", "fc") is not None and store.frame("fg", "old") is None
     assert CsvStore(metrics).frame("fg", "old") is not None  # without a list: whatever is there
     assert store.read() == [str(metrics / "fg" / "fc.csv")]
+
+
+def test_artifact_provenance_counts_only_the_experiments_it_draws(tmp_path):
+    """A figure of one experiment states that experiment's data set and seeds, not those of its CSV's others."""
+    from alttrain.verification.report import _artifacts
+
+    curves = pd.DataFrame({
+        "experiment": ["e1_vit", "e4_autoformer_192", "e4_autoformer_720"],
+        "dataset": ["images A", "series B", "series C"],
+        "seed": [0, 5, 7],
+        "epoch": [1, 1, 1],
+    })
+    (tmp_path / "oialr").mkdir()
+    curves.to_csv(tmp_path / "oialr" / "collected_curves.csv", index=False)
+    found = _artifacts("cpu", ["oialr"], CsvStore(tmp_path), [], tmp_path / "figures")
+    assert (found["oialr_fig_autoformer_192"]["datasets"], found["oialr_fig_autoformer_192"]["seeds"]) == (
+        ["series B"], [5])
+    assert (found["oialr_fig_cifar_top1_perc"]["datasets"], found["oialr_fig_cifar_top1_perc"]["seeds"]) == (
+        ["images A"], [0])
+    assert found["oialr_fig_imagenet_top1_perc_vit"]["datasets"] == []  # not run: no rows of e2_vit_b16

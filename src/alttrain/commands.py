@@ -77,7 +77,7 @@ def figure_main(argv: list[str]) -> int:
 
     module = get_figure(args.figure_id)
     frames = _frames(args.inputs)
-    context = Context.from_frames(args.scale, frames)
+    context = Context.from_frames(args.scale, module.SPEC.own_rows(frames))
     save_figure(module.draw(frames, context), context, module.SPEC, args.out)
     return 0
 
@@ -97,7 +97,7 @@ def table_main(argv: list[str]) -> int:
 
     module = get_table(args.table_id)
     frames = _frames(args.inputs)
-    context = Context.from_frames(args.scale, frames)
+    context = Context.from_frames(args.scale, module.SPEC.own_rows(frames))
     write_table(module.build(frames, context), context, module.SPEC, args.markdown, args.latex)
     return 0
 

@@ -28,6 +28,8 @@ class ArtifactSpec:
         inputs: CSV names under ``results/metrics/<paper>/``.
         caption: one-paragraph description; scale, data set and seeds are appended automatically.
         scales: scales at which it is produced (default: all).
+        experiments: the experiments it draws, when its CSVs hold several (``experiment`` column); only
+            those rows count for the data sets and seeds it states. Empty: every row.
     """
 
     id: str
@@ -36,6 +38,16 @@ class ArtifactSpec:
     caption: str
     scales: tuple[str, ...] = ("smoke", "cpu", "paper")
     extra: dict = field(default_factory=dict)
+    experiments: tuple[str, ...] = ()
+
+    def own_rows(self, frames: dict):
+        """``frames`` restricted to the rows of :attr:`experiments` (frames without that column are kept)."""
+        if not self.experiments:
+            return dict(frames)
+        return {
+            name: frame[frame["experiment"].isin(self.experiments)] if "experiment" in frame.columns else frame
+            for name, frame in frames.items()
+        }
 
 
 def _discover(package: str) -> dict[str, object]:

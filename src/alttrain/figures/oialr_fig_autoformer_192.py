@@ -12,6 +12,7 @@ from alttrain.figures.style import Context
 SPEC = ArtifactSpec(
     id="oialr_fig_autoformer_192",
     paper="oialr",
+    experiments=("e4_autoformer_192",),
     inputs=("collected_curves.csv", "experiment_status.csv", "reference_autoformer.csv"),
     caption=CAPTION.format(h=192),
 )

@@ -12,6 +12,7 @@ from alttrain.figures.style import Context
 SPEC = ArtifactSpec(
     id="oialr_fig_cifar_lr",
     paper="oialr",
+    experiments=("e1_vit",),
     inputs=("collected_curves.csv", "experiment_status.csv"),
     caption="Learning rate at the end of each epoch of the E1 runs (timm cosine schedule stepped per update; "
     "figure inferred): the baseline and OIALR share the authors' schedule, tuned OIALR uses the authors' "

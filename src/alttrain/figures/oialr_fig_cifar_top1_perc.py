@@ -12,6 +12,7 @@ from alttrain.figures.style import Context
 SPEC = ArtifactSpec(
     id="oialr_fig_cifar_top1_perc",
     paper="oialr",
+    experiments=("e1_vit",),
     inputs=("collected_curves.csv", "experiment_status.csv"),
     caption="E1 (the paper's mini-ViT on CIFAR-10; at the cpu scale a tiny ViT on MNIST-5k): validation "
     "top-1 per epoch of the full-rank baseline, OIALR and tuned OIALR (the authors' inferred tuned "

@@ -13,6 +13,7 @@ from alttrain.figures.style import Context, placeholder_axes
 SPEC = ArtifactSpec(
     id="oialr_fig_cifar_top1_perc_stab",
     paper="oialr",
+    experiments=("e1_vit",),
     inputs=("collected_curves.csv", "collected_stability.csv", "experiment_status.csv"),
     caption="Variant of the E1 accuracy figure (layout inferred): top, validation top-1 and % trainable "
     "parameters as in oialr_fig_cifar_top1_perc, with the switch to low rank (solid grey) and the epochs "

@@ -13,6 +13,7 @@ from alttrain.figures.style import Context
 SPEC = ArtifactSpec(
     id="oialr_fig_imagenet_top1_perc_resnet",
     paper="oialr",
+    experiments=("e3_resnetrs101",),
     inputs=("collected_curves.csv", "experiment_status.csv"),
     caption="ResNet-RS 101 on ImageNet-2012: validation top-1 per epoch of the baseline and OIALR (mean over "
     "seeds with min-max band), right axis % trainable parameters of the OIALR runs. Paper scale with "

@@ -12,6 +12,7 @@ from alttrain.figures.style import Context
 SPEC = ArtifactSpec(
     id="oialr_fig_imagenet_top1_perc_vit",
     paper="oialr",
+    experiments=("e2_vit_b16",),
     inputs=("collected_curves.csv", "experiment_status.csv"),
     caption="ViT-B/16 on ImageNet-2012: validation top-1 per epoch of the baseline and OIALR (mean over "
     "seeds with min-max band), right axis % trainable parameters of the OIALR runs. Paper scale with "

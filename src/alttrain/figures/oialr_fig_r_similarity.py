@@ -13,6 +13,7 @@ from alttrain.figures.style import Context
 SPEC = ArtifactSpec(
     id="oialr_fig_r_similarity",
     paper="oialr",
+    experiments=("e3_resnetrs101", "e2_vit_b16", "e1_vit"),
     inputs=("collected_stability.csv", "experiment_status.csv", "reference_stability.csv"),
     caption="Similarity of the R factor of each layer's QR decomposition between snapshots during full-rank "
     "training, 1 - mean row distance / mean row norm (a definition inferred for this reproduction: the "

@@ -12,6 +12,7 @@ from alttrain.figures.style import Context
 SPEC = ArtifactSpec(
     id="oialr_fig_stability",
     paper="oialr",
+    experiments=("e3_resnetrs101", "e2_vit_b16"),
     inputs=("collected_stability.csv", "experiment_status.csv", "reference_stability.csv"),
     caption="Stability of the orthogonal basis Q = U V^T of each layer's SVD during full-rank (baseline) "
     "ImageNet training: mean column-wise cosine similarity of Q between snapshots 5 epochs apart (authors' "

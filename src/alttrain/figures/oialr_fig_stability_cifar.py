@@ -13,6 +13,7 @@ from alttrain.figures.style import Context
 SPEC = ArtifactSpec(
     id="oialr_fig_stability_cifar",
     paper="oialr",
+    experiments=("e1_vit",),
     inputs=("collected_stability.csv", "experiment_status.csv", "stability_summary.csv"),
     caption="Stability of the orthogonal basis Q = U V^T of each layer's SVD during full-rank training of "
     "the E1 vision transformer (the paper's mini-ViT on CIFAR-10; at the cpu scale a tiny ViT on MNIST-5k, "

@@ -103,8 +103,9 @@ def _artifacts(
             spec = module.SPEC
             if spec.paper not in papers:
                 continue
-            frames = [store.frame(spec.paper, Path(name).stem) for name in spec.inputs]
-            frames = [f for f in frames if f is not None and not f.empty]
+            frames = {name: store.frame(spec.paper, Path(name).stem) for name in spec.inputs}
+            frames = spec.own_rows({n: f for n, f in frames.items() if f is not None and not f.empty})
+            frames = [f for f in frames.values() if not f.empty]
             prov = provenance(pd.concat(frames, ignore_index=True) if frames else None)
             mine = [e for e in entries if e["paper"] == spec.paper and e["artifact"] == artifact_id]
             png = figures_dir / spec.paper / f"{artifact_id}.png"
