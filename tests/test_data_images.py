@@ -255,6 +255,24 @@ def test_mnist5k_splits_are_stratified_disjoint_and_deterministic(tmp_path):
     assert not torch.equal(other.val.x, data.val.x)
 
 
+@pytest.mark.parametrize("sizes", [(7, 3, 5), (10, 0, 5), (4, 4, 4), (40, 30, 30)])
+def test_stratified_indices_keep_class_shares_exactly(sizes):
+    from alttrain.data.splits import stratified_indices
+
+    labels = np.array([0] * 50 + [1] * 30 + [2] * 20)  # class shares 0.5 / 0.3 / 0.2
+    parts = stratified_indices(labels, sizes, seed=4)
+    assert [len(p) for p in parts] == list(sizes)
+    joined = np.concatenate(parts)
+    assert len(set(joined.tolist())) == len(joined)  # disjoint
+    for part, size in zip(parts, sizes, strict=True):
+        counts = np.bincount(labels[part], minlength=3)
+        assert np.all(np.abs(counts - size * np.array([0.5, 0.3, 0.2])) < 1 + 1e-9), counts  # share +- 1
+        assert np.all(np.diff(part) > 0)  # sorted
+    assert all(np.array_equal(a, b) for a, b in zip(parts, stratified_indices(labels, sizes, seed=4), strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(parts, stratified_indices(labels, sizes, seed=5),
+                                                         strict=True) if len(a))
+
+
 def test_mnist5k_f3_protocol_and_normalisation(tmp_path):
     data = load_dataset({"name": "mnist5k", "protocol": "f3"}, root=tmp_path)
     assert data.val is None and (len(data.train), len(data.test)) == (4000, 1000)
