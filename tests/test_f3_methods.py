@@ -77,13 +77,9 @@ def hand_gradients(model, x, t, signal, feedback, task):
         ("f3", {"error_info": "delayed_loss"}),
     ],
 )
-@pytest.mark.parametrize("closed_form", [True, False], ids=["dense-by-hand", "autograd"])
-def test_update_of_two_layer_net_matches_hand_computation(task, method, options, closed_form):
+def test_update_of_two_layer_net_matches_hand_computation(task, method, options):
     data = toy_data(task)
     model, est = make(method, data, **options)
-    assert all(d is not None for d in est.dense), "f3_fc's hidden blocks are dense"
-    if not closed_form:
-        est.dense = [None] * len(est.dense)  # the generic path: autograd inside every block
     index = torch.tensor([5, 0, 7, 2])
     x, y = data.train.take(index)
     t = targets_of(data, y)
@@ -116,18 +112,6 @@ def test_shallow_update_is_the_output_layers_true_gradient():
 def est_feedback_stub() -> torch.Tensor:
     """A feedback matrix for the hand computation of a method that has none (its hidden part is unused)."""
     return torch.zeros(C, WIDTH)
-
-
-def test_dense_blocks_are_recognised_by_their_layers():
-    from torch import nn
-
-    from alttrain.methods.feedback import dense_block
-
-    assert dense_block(nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.Tanh())) is not None
-    assert dense_block(nn.Sequential(nn.Linear(4, 3), nn.ReLU())) is not None
-    assert dense_block(nn.Sequential(nn.Linear(4, 3), nn.GELU())) is None  # no closed form registered
-    assert dense_block(nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 3))) is None
-    assert dense_block(nn.Linear(4, 3)) is None
 
 
 def test_no_gradient_crosses_a_block_boundary():

@@ -88,40 +88,6 @@ def model_blocks(model: nn.Module) -> nn.ModuleList:
     return blocks
 
 
-# activation -> its derivative as a function of the activation's *output* (what autograd uses as well)
-_OUTPUT_DERIVATIVES = {
-    nn.Tanh: lambda h: 1 - h * h,
-    nn.Sigmoid: lambda h: h * (1 - h),
-    nn.ReLU: lambda h: (h > 0).to(h.dtype),
-}
-
-
-def dense_block(block: nn.Module) -> tuple[nn.Linear, Any] | None:
-    """``(linear, derivative)`` when ``block`` is ``[Flatten,] Linear, activation`` with a known derivative.
-
-    Such a block's local gradients are closed-form, so the feedback methods compute them without autograd:
-    with the injected signal g (B, n), input x (B, d) and output h (B, n), delta = g * f'(h), dW = delta^T x,
-    db = column sums of delta. Any other block returns ``None`` and uses autograd.
-    """
-    if not isinstance(block, nn.Sequential):
-        return None
-    layers = list(block)
-    if layers and isinstance(layers[0], nn.Flatten):
-        layers = layers[1:]
-    if len(layers) != 2 or not isinstance(layers[0], nn.Linear) or type(layers[1]) not in _OUTPUT_DERIVATIVES:
-        return None
-    return layers[0], _OUTPUT_DERIVATIVES[type(layers[1])]
-
-
-def _dense_gradients(linear: nn.Linear, derivative, x: torch.Tensor, h: torch.Tensor, g: torch.Tensor) -> None:
-    """Accumulate a dense block's local gradients into ``.grad``: delta = g * f'(h), dW = delta^T x, db."""
-    delta = g * derivative(h)  # (B, n)
-    x = x.reshape(len(x), -1)  # the block's Flatten
-    for param, grad in ((linear.weight, delta.T @ x), (linear.bias, delta.sum(dim=0))):
-        if param is not None and param.requires_grad:
-            param.grad = grad if param.grad is None else param.grad + grad
-
-
 def one_hot_targets(y: torch.Tensor, data: DataSplits) -> torch.Tensor:
     """(B, C) float targets: one-hot classes, or the regression targets as columns."""
     if data.task == "classification":
@@ -186,8 +152,6 @@ class FeedbackEstimator(GradientEstimator):
         if feedback_init not in FEEDBACK_INITS:
             raise UserError(f"unknown feedback_init {feedback_init!r}; known: {', '.join(FEEDBACK_INITS)}")
         self.blocks = model_blocks(model)
-        # hidden blocks whose gradients are computed by hand (None: autograd); tests may set all to None
-        self.dense = [dense_block(block) for block in self.blocks[:-1]]
         self.error_info = error_info
         self.feedback_init = feedback_init
         self.extra_forward = extra_forward
@@ -215,22 +179,15 @@ class FeedbackEstimator(GradientEstimator):
                 widths.append(h[0].numel())
         return widths
 
-    def _forward_blocks(self, x: Inputs, local: bool, inputs: list | None = None):
+    def _forward_blocks(self, x: Inputs, local: bool):
         """Hidden block outputs, model outputs and (with ``softmax_on_logits``) the output logits.
 
-        ``local=True`` detaches every block's input, so each block is its own autograd graph; dense blocks
-        (:func:`dense_block`) then record no graph at all, and their inputs are appended to ``inputs``.
+        ``local=True`` detaches every block's input, so each block is its own autograd graph.
         """
         hidden = []
         h = x
-        for block, dense in zip(self.blocks[:-1], self.dense, strict=True):
-            if local and dense is not None:
-                if inputs is not None:
-                    inputs.append(h)
-                with torch.no_grad():
-                    h = block(h)
-            else:
-                h = block(h)
+        for block in self.blocks[:-1]:
+            h = block(h)
             hidden.append(h)
             if local:
                 h = h.detach()  # no gradient flows from block i+1 back into block i
@@ -286,19 +243,14 @@ class FeedbackEstimator(GradientEstimator):
         self, x: Inputs, y: torch.Tensor, index: torch.Tensor, update_state: bool = True
     ) -> torch.Tensor:
         targets = one_hot_targets(y, self.data)  # (B, C)
-        dense_inputs: list[torch.Tensor] = []
-        hidden, outputs, logits = self._forward_blocks(x, local=True, inputs=dense_inputs)
+        hidden, outputs, logits = self._forward_blocks(x, local=True)
         loss = self.loss(outputs, y)
         signal = self._signal(x, targets, outputs.detach(), index)  # (B, C)
         roots, grads = [loss], [torch.ones_like(loss)]
-        block_inputs = iter(dense_inputs)
-        for h, matrix, dense in zip(hidden, self.feedback, self.dense, strict=True):
-            injected = (signal @ matrix).reshape(h.shape)  # (B, C) x (C, n_i): injected at the block output
-            if dense is not None:
-                _dense_gradients(*dense, next(block_inputs), h, injected)
-            elif h.requires_grad:
+        for h, matrix in zip(hidden, self.feedback, strict=True):
+            if h.requires_grad:
                 roots.append(h)
-                grads.append(injected)
+                grads.append((signal @ matrix).reshape(h.shape))  # (B, C) x (C, n_i): injected at the output
         torch.autograd.backward(roots, grads)  # each root's graph ends at its detached block input
         if update_state and self.delayed is not None:
             self.delayed[index] = self._value_to_store(y, targets, outputs.detach(), logits).detach()
