@@ -179,15 +179,19 @@ def test_single_tangent_activity_jvp_is_the_perturbed_network_derivative():
     assert torch.allclose(forward[0], difference, atol=1e-8)
 
 
-def test_batch_norm_statistics_are_updated_twice_in_simulated_mode(digits):
+def _resnet_and_stem_statistics(digits):
+    """ResNet18 in train mode, a batch of 16, its stem BatchNorm, the running mean before and the batch mean."""
     torch.manual_seed(0)
     model = build_model(MODELS["fg_resnet18"], digits).train()
     x, y = _batch(digits, 16)
     bn = model.blocks[0][2]  # stem BatchNorm
-    before = bn.running_mean.clone()
     with torch.no_grad():
-        stem_in = model.blocks[0][1](model.blocks[0][0](x))  # input of the BatchNorm
-    batch_mean = stem_in.mean(dim=(0, 2, 3))
+        batch_mean = model.blocks[0][1](model.blocks[0][0](x)).mean(dim=(0, 2, 3))  # over the BatchNorm input
+    return model, x, y, bn, bn.running_mean.clone(), batch_mean
+
+
+def test_batch_norm_statistics_are_updated_twice_in_simulated_mode(digits):
+    model, x, y, bn, before, batch_mean = _resnet_and_stem_statistics(digits)
     m = bn.momentum
     once = (1 - m) * before + m * batch_mean
     _estimator(model, digits, k=2).compute_gradients(x, y, torch.arange(16))
@@ -198,13 +202,7 @@ def test_batch_norm_statistics_are_updated_twice_in_simulated_mode(digits):
 @pytest.mark.parametrize("mode", ["simulated", "forward"])
 def test_weight_perturbation_updates_batch_norm_statistics_once(mode, digits):
     """One training step = one running-statistics update, whichever way the JVPs are computed."""
-    torch.manual_seed(0)
-    model = build_model(MODELS["fg_resnet18"], digits).train()
-    x, y = _batch(digits, 16)
-    bn = model.blocks[0][2]  # stem BatchNorm
-    before = bn.running_mean.clone()
-    with torch.no_grad():
-        batch_mean = model.blocks[0][1](model.blocks[0][0](x)).mean(dim=(0, 2, 3))
+    model, x, y, bn, before, batch_mean = _resnet_and_stem_statistics(digits)
     estimator = _estimator(model, digits, k=2, perturbation="weight", mode=mode)
     loss = estimator.compute_gradients(x, y, torch.arange(16))
     assert torch.allclose(bn.running_mean, (1 - bn.momentum) * before + bn.momentum * batch_mean, atol=1e-6)
