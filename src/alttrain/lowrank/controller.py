@@ -295,12 +295,7 @@ class OIALRController:
         In one process this is :func:`thin_svd`. With several, every rank ends with the owner's bitwise
         factors, so the ranks' low-rank layers cannot drift apart through differing SVD round-off.
         """
-        if not distributed.active():
-            try:
-                return thin_svd(sigma)
-            except ValueError:
-                return None
-        k = sigma.shape[0]
+        k = sigma.shape[0]  # in one process rank 0 is every layer's owner and the broadcast is a no-op
         ok = torch.zeros(1, device=sigma.device)
         u_s, s, vt_s = (torch.empty(shape, device=sigma.device) for shape in ((k, k), (k,), (k, k)))
         if distributed.rank() == owner:
