@@ -18,7 +18,7 @@ import yaml
 
 from alttrain import cli
 from alttrain.config import RunConfig
-from alttrain.results import aggregate, mean_std_cell
+from alttrain.results import aggregate, format_cell
 from alttrain.train import CHECKPOINT, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,31 +69,47 @@ def test_diverged_run_exits_zero_and_aggregates_with_its_status(tmp_path):
     final, curves, _ = aggregate([f / "summary.json" for f in folders])
     assert list(final["status"]) == ["diverged", "completed"]
     assert final.loc[0, "diverged_epoch"] == 1 and math.isnan(final.loc[1, "diverged_epoch"])
-    cell = mean_std_cell(final["final_test_acc"], final["status"], final["diverged_epoch"])
+    cell = format_cell(final, "final_test_acc")
     completed_acc = final.loc[1, "final_test_acc"]
-    assert cell == f"{completed_acc:.2f} (1/2 seeds diverged, epoch 1)"
-    first = final.iloc[:1]
-    only_diverged = mean_std_cell(first["final_test_acc"], first["status"], first["diverged_epoch"])
-    assert only_diverged == "diverged (epoch 1)"
+    assert cell == f"{completed_acc:.2f} (1/2 diverged)"
+    assert format_cell(final.iloc[:1], "final_test_acc") == "diverged (epoch 1)"
     assert json.loads((folders[0] / "summary.json").read_text())["status"] == "diverged"
 
 
-@pytest.mark.parametrize("values, statuses, epochs, expected", [
-    ([1.0, 2.0, 3.0], None, None, "2.00 ± 1.00"),  # sample std of 1, 2, 3 is 1
-    ([97.123], ["completed"], [None], "97.12"),
-    ([5.0, float("nan")], ["diverged", "diverged"], [3, 5], "diverged (epochs 3, 5)"),
-    ([5.0, 7.0], ["diverged", "early_stopped"], [2, None], "7.00 (1/2 seeds diverged, epoch 2)"),
-    ([float("nan"), None], ["completed", "completed"], [None, None], "n/a"),
-    ([1e9, 4.0, 6.0], ["diverged", "completed", "completed"], [1.0, None, None],
-     "5.00 ± 1.41 (1/3 seeds diverged, epoch 1)"),
+def _seeds(values, statuses=None, epochs=None, **extra) -> pd.DataFrame:
+    frame = pd.DataFrame({"metric": values, **extra})
+    if statuses is not None:
+        frame["status"] = statuses
+    if epochs is not None:
+        frame["diverged_epoch"] = epochs
+    return frame
+
+
+@pytest.mark.parametrize("frame, expected", [
+    (_seeds([1.0, 2.0, 3.0]), "2.00 ± 1.00"),  # sample std of 1, 2, 3 is 1
+    (_seeds([97.123], ["completed"], [None]), "97.12"),
+    (_seeds([5.0, float("nan")], ["diverged", "diverged"], [3, 5]), "diverged (epochs 3, 5)"),
+    (_seeds([5.0, 7.0], ["diverged", "early_stopped"], [2, None]), "7.00 (1/2 diverged)"),
+    (_seeds([float("nan"), None], ["completed", "completed"]), "–"),
+    (_seeds([1e9, 4.0, 6.0], ["diverged", "completed", "completed"], [1.0, None, None]), "5.00 ± 1.41 (1/3 diverged)"),
+    # closed-form sweeps: a boolean diverged flag, no epoch; an infinite value is a divergence too
+    (_seeds([0.5, float("nan"), 1.5], diverged=[False, True, False]), "1.00 ± 0.71 (1/3 diverged)"),
+    (_seeds([float("inf"), 2.0]), "2.00 (1/2 diverged)"),
+    (_seeds([float("nan"), float("nan")], diverged=[True, True]), "diverged"),
+    # a seed without a value that did not diverge is counted, not dropped
+    (_seeds([2.0, float("nan")], ["completed", "completed"]), "2.00 (1/2 no value)"),
+    (_seeds([float("nan"), float("nan")], ["diverged", "completed"], [4, None]),
+     "diverged (1/2, epoch 4, 1/2 no value)"),
 ])
-def test_mean_std_cell_never_prints_a_diverged_number(values, statuses, epochs, expected):
-    assert mean_std_cell(values, statuses, epochs) == expected
+def test_format_cell_never_prints_or_drops_a_diverged_run(frame, expected):
+    assert format_cell(frame, "metric") == expected
 
 
-def test_mean_std_cell_rejects_misaligned_columns():
-    with pytest.raises(ValueError):
-        mean_std_cell([1.0, 2.0], ["completed"])
+def test_format_cell_scale_digits_and_missing():
+    frame = _seeds([0.971, 0.973])
+    assert format_cell(frame, "metric", scale=100, digits=1) == "97.2 ± 0.1"
+    assert format_cell(frame, "other", missing="not run") == "not run"
+    assert format_cell(frame.iloc[:0], "metric") == "–"
 
 
 # ---------------------------------------------------------------- orthogonal projection, adversarial tangents

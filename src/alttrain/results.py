@@ -6,11 +6,10 @@ Figures and tables read only these CSVs, never checkpoints, so a style change ne
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from alttrain.atomic import write_csv
@@ -72,49 +71,67 @@ def aggregate(summary_paths: list[str | Path]) -> tuple[pd.DataFrame, pd.DataFra
     return final, curve, align
 
 
-def mean_std_cell(
-    values: Sequence[float],
-    statuses: Sequence[str] | None = None,
-    diverged_epochs: Sequence[float | None] | None = None,
-    digits: int = 2,
+def _diverged_mask(rows: pd.DataFrame, values: pd.Series) -> pd.Series:
+    """Rows whose run diverged: ``status == "diverged"``, a true ``diverged`` flag (closed-form sweeps) or an
+    infinite value of the metric."""
+    mask = pd.Series(np.isinf(values.to_numpy(dtype=float)), index=rows.index)
+    if "status" in rows.columns:
+        mask |= rows["status"].astype(str).eq("diverged")
+    if "diverged" in rows.columns:
+        mask |= rows["diverged"].map(lambda v: str(v).lower() in ("true", "1", "1.0"))
+    return mask
+
+
+def _epoch_label(rows: pd.DataFrame) -> str:
+    """``epoch 3`` / ``epochs 2, 5`` from the ``diverged_epoch`` column of diverged rows ('' if unknown)."""
+    if "diverged_epoch" not in rows.columns:
+        return ""
+    epochs = pd.to_numeric(rows["diverged_epoch"], errors="coerce").dropna()
+    known = sorted({int(e) for e in epochs})
+    if not known:
+        return ""
+    return f"epoch{'s' if len(known) > 1 else ''} {', '.join(map(str, known))}"
+
+
+def format_cell(
+    rows: pd.DataFrame, metric: str, *, digits: int = 2, scale: float = 1.0, missing: str = "–"
 ) -> str:
-    """A table cell over seeds: ``"mean ± std"`` of the runs that did not diverge (never a diverged number).
+    """The one table cell over seeds, status-aware: never prints a diverged run's number, never drops one.
 
     Args:
-        values: the metric of each seed (NaN or None where a run has no value).
-        statuses: each seed's ``status`` column (``completed``, ``early_stopped``, ``diverged``, ...);
-            ``None`` treats every run as valid.
-        diverged_epochs: each seed's ``diverged_epoch`` column (used for the label).
-        digits: decimals of mean and std.
+        rows: one row per seed (an aggregated CSV's rows of one table cell); read are ``metric`` and, when
+            present, ``status`` (training runs), ``diverged`` (closed-form sweeps) and ``diverged_epoch``.
+        metric: the column to summarise.
+        digits: decimals of mean and std. scale: factor applied to the values (e.g. 100 for percent).
+        missing: the cell when no row has a value.
 
     Returns:
-        ``"97.10 ± 0.20"`` (sample std, ddof=1; a single run prints its value alone);
-        ``"diverged (epoch 3)"`` or ``"diverged (epochs 2, 5)"`` when every run diverged;
-        ``"97.10 ± 0.20 (1/3 seeds diverged, epoch 4)"`` when some did; ``"n/a"`` when there is no value.
+        ``"97.10 ± 0.20"`` (mean and sample std, ddof=1, of the runs that did not diverge; one run prints its
+        value alone); ``"97.10 ± 0.20 (1/3 diverged)"`` when some seeds diverged; ``"diverged (epoch 3)"``
+        (or ``"diverged (epochs 2, 5)"``) when all did; a seed that neither diverged nor has a finite value
+        is counted too: ``"97.10 (1/2 no value)"``. A run counts as diverged by its ``status``, its
+        ``diverged`` flag or an infinite value.
     """
-    statuses = list(statuses) if statuses is not None else ["completed"] * len(values)
-    epochs = list(diverged_epochs) if diverged_epochs is not None else [None] * len(values)
-    if not len(values) == len(statuses) == len(epochs):
-        raise ValueError("values, statuses and diverged_epochs need one entry per run")
-    diverged = [e for s, e in zip(statuses, epochs, strict=True) if s == "diverged"]
-    valid = [float(v) for v, s in zip(values, statuses, strict=True)
-             if s != "diverged" and v is not None and not math.isnan(float(v))]
-    known = sorted({int(e) for e in diverged if e is not None and not math.isnan(float(e))})
-    label = ""
-    if known:
-        label = f"epoch{'s' if len(known) > 1 else ''} {', '.join(map(str, known))}"
-    if diverged and not valid:
+    if rows is None or rows.empty or metric not in rows.columns:
+        return missing
+    values = pd.to_numeric(rows[metric], errors="coerce").astype(float)
+    diverged = _diverged_mask(rows, values)
+    valid = values[~diverged & np.isfinite(values)] * scale
+    total, n_diverged = len(rows), int(diverged.sum())
+    n_missing = total - n_diverged - len(valid)
+    notes = [f"{n_diverged}/{total} diverged"] if n_diverged and len(valid) else []
+    notes += [f"{n_missing}/{total} no value"] if n_missing and (len(valid) or n_diverged) else []
+    if valid.empty:
+        if not n_diverged:
+            return missing
+        label = _epoch_label(rows[diverged])
+        if n_missing:
+            label = ", ".join(filter(None, [f"{n_diverged}/{total}", label, f"{n_missing}/{total} no value"]))
         return f"diverged ({label})" if label else "diverged"
-    if not valid:
-        return "n/a"
-    mean = sum(valid) / len(valid)
-    cell = f"{mean:.{digits}f}"
+    cell = f"{valid.mean():.{digits}f}"
     if len(valid) > 1:
-        std = math.sqrt(sum((v - mean) ** 2 for v in valid) / (len(valid) - 1))
-        cell += f" ± {std:.{digits}f}"
-    if diverged:
-        cell += f" ({len(diverged)}/{len(statuses)} seeds diverged" + (f", {label})" if label else ")")
-    return cell
+        cell += f" ± {valid.std(ddof=1):.{digits}f}"
+    return cell + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def write_aggregate(summary_paths: list[str | Path], final: Path, curves: Path, alignment: Path) -> None:
