@@ -11,7 +11,9 @@ if [ -d .whl ]; then
         > /tmp/pip.log 2>&1 || { echo "wheel install failed"; tail /tmp/pip.log; }
     export PYTHONPATH=/tmp/site
 fi
-mkdir -p /tmp/bin; ln -sf "$(command -v python3)" /tmp/bin/python; export PATH=/tmp/bin:$PATH
+# `python` for the rule shells: a wrapper, not a symlink (a symlink to a venv's python loses the venv)
+mkdir -p /tmp/bin; printf '#!/bin/sh\nexec %s "$@"\n' "$(command -v python3)" > /tmp/bin/python; chmod +x /tmp/bin/python
+export PATH=/tmp/bin:$PATH
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/nvidia-smi.txt"
 python3 -c "import torch, snakemake; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'snakemake', snakemake.__version__)" | tee "$OUT/versions.txt"
