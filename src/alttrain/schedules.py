@@ -55,9 +55,10 @@ class Schedule:
 
 def build_optimizer(params, spec: dict[str, Any]) -> torch.optim.Optimizer:
     """``sgd`` (plain, momentum optional), ``adam`` or ``adamw`` from the run config's ``optimizer`` entry."""
+    from alttrain.eager_optim import OPTIMIZERS as classes  # torch.optim's classes, without torch._dynamo
+
     options = dict(spec)
     name = options.pop("name")
-    classes = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
     if name not in classes:
         raise UserError(f"unknown optimizer {name!r}; known: {', '.join(classes)}")
     if "betas" in options:

@@ -1,0 +1,84 @@
+"""Fast paths of the performance work give the same numbers as the plain paths they replace.
+
+Speed itself is measured by the benchmark suite (docs/performance.md), never asserted here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from alttrain.eager_optim import OPTIMIZERS
+from conftest import REPO
+
+SPECS = {
+    "sgd": {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-3},
+    "adam": {"lr": 1e-2, "betas": (0.9, 0.99), "weight_decay": 1e-3},
+    "adamw": {"lr": 1e-2, "weight_decay": 0.05},
+}
+
+
+def _trajectory(cls, options, steps=5):
+    """Parameters and optimizer state after ``steps`` updates of a small least-squares problem."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(7, 5), torch.nn.Tanh(), torch.nn.Linear(5, 3))
+    x, y = torch.randn(16, 7), torch.randn(16, 3)
+    opt = cls(model.parameters(), **options)
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+    return [p.detach().clone() for p in model.parameters()], opt
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_eager_optimizer_matches_torch_bit_for_bit(name):
+    torch_cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
+    ours, opt = _trajectory(OPTIMIZERS[name], SPECS[name])
+    ref, ref_opt = _trajectory(torch_cls, SPECS[name])
+    assert isinstance(opt, torch_cls)
+    for a, b in zip(ours, ref, strict=True):
+        assert torch.equal(a, b)  # the same update rule on the same numbers: identical, not merely close
+    state, ref_state = opt.state_dict(), ref_opt.state_dict()
+    assert state["param_groups"] == ref_state["param_groups"]
+    for key, value in ref_state["state"].items():
+        for field, tensor in value.items():
+            assert torch.equal(state["state"][key][field], tensor), (key, field)
+
+
+def test_eager_optimizer_state_round_trip_continues_identically():
+    _, opt = _trajectory(OPTIMIZERS["adam"], SPECS["adam"], steps=3)
+    clone = OPTIMIZERS["adam"]([torch.nn.Parameter(p.detach().clone()) for g in opt.param_groups
+                                for p in g["params"]], **SPECS["adam"])
+    clone.load_state_dict(opt.state_dict())
+    assert clone.state_dict()["state"][0]["step"] == opt.state_dict()["state"][0]["step"]
+
+
+def test_eager_optimizer_rejects_closures():
+    opt = OPTIMIZERS["sgd"]([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    with pytest.raises(Exception, match="closures are not supported"):
+        opt.step(lambda: torch.tensor(0.0))
+
+
+# A training job (one F3 epoch, Adam) imports neither torch._dynamo (about 1.3 s) nor sympy (0.3 s).
+_JOB = """
+import sys
+from alttrain.config import RunConfig
+from alttrain.train import train
+sys.path.insert(0, "tests")
+from conftest import tiny_run
+cfg = tiny_run(epochs=1, method={"name": "f3", "error_info": "delayed_error"},
+               model={"name": "f3_fc", "depth": 2, "width": 16}, loss="bce_onehot",
+               optimizer={"name": "adam", "lr": 1e-3})
+train(RunConfig.from_dict(cfg), sys.argv[1], progress=False)
+print(sorted(m for m in ("torch._dynamo", "sympy") if m in sys.modules))
+"""
+
+
+def test_training_job_does_not_import_dynamo_or_sympy(tmp_path):
+    out = subprocess.run([sys.executable, "-c", _JOB, str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
