@@ -1,4 +1,5 @@
-"""F3 gap reduction (spec 2.8, 7.13), the settings CSVs, and the f3 tables and figures on hand-made CSVs."""
+"""F3 gap reduction (docs/methods/f3.md#gap-reduction), the settings CSVs, and the f3 tables and figures on hand-made
+CSVs."""
 
 from __future__ import annotations
 

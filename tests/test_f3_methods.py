@@ -1,4 +1,4 @@
-"""F3 feedback methods against hand computations (f3 spec sections 2.2-2.5 and 7)."""
+"""F3 feedback methods against hand computations (docs/methods/f3.md#method, #derived-checks)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def targets_of(data: DataSplits, y: torch.Tensor) -> torch.Tensor:
 
 
 def hand_gradients(model, x, t, signal, feedback, task):
-    """Spec 2.2 for one hidden layer: output true local gradient (mean loss); hidden (e B) * tanh' summed."""
+    """One hidden layer (docs/methods/f3.md#feedback-and-local-gradients): output true local gradient (mean loss);
+    hidden (e B) * tanh' summed."""
     lin1, lin2 = model.blocks[0][1], model.blocks[1][0]
     with torch.no_grad():
         h = torch.tanh(x @ lin1.weight.T + lin1.bias)  # (B, W)

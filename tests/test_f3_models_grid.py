@@ -1,4 +1,4 @@
-"""F3 models (parameter counts, spec sections 3.2 and 7.14) and the f3 grid and config."""
+"""F3 models (parameter counts, docs/methods/f3.md#models) and the f3 grid and config."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_fc_output_activation_by_task():
 def test_transformer_parameter_count_and_patch_order():
     data = shapes((1, 28, 28), 10)
     model = build_model({"name": "f3_transformer"}, data)
-    assert count_parameters(model) == 965_898  # spec 7.14 (derived)
+    assert count_parameters(model) == 965_898  # docs/methods/f3.md#derived-checks
     assert len(model.blocks) == 6  # [embedding + block 0], blocks 1-3, head-hidden, head-out
     embed = model.blocks[0][0]
     with torch.no_grad():  # identity embedding exposes the pixel order it produces

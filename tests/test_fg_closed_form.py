@@ -1,4 +1,5 @@
-"""fg: closed-form functions, their minima and the vectorised gradient-descent sweep (spec 3.2, 7)."""
+"""fg: closed-form functions, their minima and the vectorised gradient-descent sweep
+(docs/methods/fg.md#closed-form-functions, #derived-checks)."""
 
 from __future__ import annotations
 

@@ -91,7 +91,8 @@ def test_every_combination_is_a_descent_direction():
 
 
 def test_inverse_solver_loses_accuracy_when_k_is_close_to_n():
-    """The authors' explicit float32 inverse of the Gram matrix vs the QR solve (spec section 6, quirk 13)."""
+    """The authors' explicit float32 inverse of the Gram matrix vs the QR solve
+(docs/methods/fg.md#orthogonal-projection)."""
     generator = torch.Generator().manual_seed(0)
     errors = {"qr": [], "inverse": []}
     for _ in range(20):
@@ -119,7 +120,7 @@ def test_mean_is_unbiased():
 
 @pytest.mark.parametrize("k", [1, 4])
 def test_mean_squared_norm(k):
-    """E|mean|^2 = (n + k + 1) / k |g|^2 for Gaussian tangents (spec section 7.7)."""
+    """E|mean|^2 = (n + k + 1) / k |g|^2 for Gaussian tangents (docs/methods/fg.md#derived-checks)."""
     n, samples = 16, 20000
     generator = torch.Generator().manual_seed(k)
     grad = torch.zeros(n, dtype=torch.float64)

@@ -40,7 +40,7 @@ def test_scale_files_validate_and_expand(scale):
 def test_paper_grid_has_the_specs_run_count():
     config = merged("paper")
     runs = fg_grid.training_runs(config["fg"], Settings.from_config(config))
-    assert len(runs) == (3 + 4) * 8 * 3  # spec section 8: 168 network runs
+    assert len(runs) == (3 + 4) * 8 * 3  # docs/methods/fg.md#grid-sizes: 168 network runs
     assert {r["dataset"]["name"] for r in runs} == {"mnist", "cifar10"}
     closed = config["fg"]["closed_form"]
     assert len(closed["dims"]) * len(closed["approaches"]) * len(closed["seeds"]) * 3 == 1320

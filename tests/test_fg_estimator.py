@@ -117,7 +117,8 @@ def _tiny_mlp_data(n_in: int, classes: int) -> DataSplits:
 
 
 def test_activity_projection_with_full_rank_tangents_gives_backprop():
-    """Spec section 7.16: MLP 4-8-3 (n = 8 + 3 = 11), projection with k = 11 -> exactly the BP gradients."""
+    """MLP 4-8-3 (n = 8 + 3 = 11), projection with k = 11 -> exactly the BP gradients
+    (docs/methods/fg.md#derived-checks, "simulated = exact")."""
     data = _tiny_mlp_data(4, 3)
     torch.manual_seed(0)
     model = build_model({"name": "mlp", "hidden": [8]}, data).double().train()
@@ -219,7 +220,7 @@ def test_estimator_options_are_validated(digits):
 
 
 def test_model_block_structure(digits):
-    """Tangent dimensions of the activity blocks (spec section 7.15) on 28x28 and 32x32 inputs."""
+    """Tangent dimensions of the activity blocks (docs/methods/fg.md#derived-checks) on 28x28 and 32x32 inputs."""
 
     def fake(shape, classes=10):
         split = Split(torch.zeros(2, *shape), torch.zeros(2, dtype=torch.long))

@@ -1,4 +1,4 @@
-"""fg: tangent samplers (spec section 2.5 and section 7.9)."""
+"""fg: tangent samplers (docs/methods/fg.md#tangent-samplers, #derived-checks)."""
 
 from __future__ import annotations
 

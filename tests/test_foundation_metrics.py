@@ -1,4 +1,5 @@
-"""Metrics against hand computations: gradient alignment and gap reduction (f3 spec section 7.13)."""
+"""Metrics against hand computations: gradient alignment and gap reduction
+(docs/methods/f3.md#derived-checks)."""
 
 import math
 

@@ -1,4 +1,5 @@
-"""oialr models: the mini-ViT's conversion counts (spec 7.4), Autoformer shapes and eligibility (spec 3.4)."""
+"""oialr models: the mini-ViT's conversion counts, Autoformer shapes and eligibility
+(docs/methods/oialr.md#derived-checks)."""
 
 from __future__ import annotations
 
@@ -118,8 +119,9 @@ def test_vit_accepts_flat_square_images(spec):
 @pytest.mark.parametrize(
     ("spec", "shape", "eligible_count"),
     [
-        ({"name": "oialr_resnetrs101"}, (3, 64, 64), 174),  # 173 low-rank layers, the fc head kept (spec 3.3)
-        ({"name": "oialr_vit_b16"}, (3, 224, 224), 50),  # 49 low-rank layers, the head kept (spec 3.2)
+        # counts of docs/methods/oialr.md#e3-resnet-rs-101-on-imagenet and #e2-vit-b16-on-imagenet
+        ({"name": "oialr_resnetrs101"}, (3, 64, 64), 174),  # 173 low-rank layers, the fc head kept
+        ({"name": "oialr_vit_b16"}, (3, 224, 224), 50),  # 49 low-rank layers, the head kept
     ],
 )
 def test_imagenet_models_convert_and_still_run(spec, shape, eligible_count):

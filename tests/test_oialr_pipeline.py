@@ -235,7 +235,8 @@ def test_reference_curves_are_the_authors_csv(tmp_path):
     assert ref[(ref["horizon"] == 720) & (ref["series"] == "baseline_mse")]["step"].max() == 4  # empty later
     readings = frames["reference_stability.csv"]
     vit = readings[(readings["experiment"] == "e2_vit_b16") & (readings["measure"] == "stability")]
-    assert vit.set_index("epoch")["value"].idxmin() == 10  # the minimum the spec names
+    # the minimum named in docs/methods/oialr.md#claims-and-expected-results
+    assert vit.set_index("epoch")["value"].idxmin() == 10
 
 
 def test_vendored_reference_equals_the_shared_reference(shared_reference):

@@ -1,5 +1,5 @@
-"""Basis stability (oialr spec 2.2): the metric's invariants, the analysis controller, and OIALR in the
-loop."""
+"""Basis stability (docs/methods/oialr.md#basis-stability): the metric's invariants, the analysis controller, and
+OIALR in the loop."""
 
 from __future__ import annotations
 

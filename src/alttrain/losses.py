@@ -2,7 +2,7 @@
 
 * ``cross_entropy``: softmax cross-entropy on logits (fg, oialr), optional label smoothing.
 * ``bce_onehot``: binary cross-entropy between probabilities (sigmoid outputs) and one-hot targets, mean over
-  batch x classes in training; per sample it is summed over the classes (f3 spec section 2.7).
+  batch x classes in training; per sample it is summed over the classes (docs/methods/f3.md#evaluation).
 * ``mse``: mean squared error; per sample it is the mean over the output dimensions.
 """
 

@@ -41,7 +41,7 @@ def alignment_by_parameter(
 
 
 def gap_reduction(method: float, reference: float, backprop: float, higher_is_better: bool) -> float:
-    """Fraction of the reference method's gap to backprop that ``method`` closes (f3 spec section 2.8).
+    """Fraction of the reference method's gap to backprop that ``method`` closes (docs/methods/f3.md#gap-reduction).
 
     higher-is-better: (P_method - P_ref) / (P_bp - P_ref); lower-is-better: (P_ref - P_method) / (P_ref - P_bp).
     Returns NaN when the reference has no gap to backprop (the ratio is undefined).

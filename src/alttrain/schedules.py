@@ -1,6 +1,7 @@
 """Learning-rate schedules, stepped once per optimizer update (``None`` = constant learning rate).
 
-* ``cosine``: timm's ``CosineLRScheduler`` with warm-up, counted in updates (oialr spec section 2.6).
+* ``cosine``: timm's ``CosineLRScheduler`` with warm-up, counted in updates
+  (docs/methods/oialr.md#learning-rate-schedule).
 * ``halve_every_epoch``: the Autoformer ``type1`` rule, lr = lr0 * 0.5 ** epoch.
 """
 

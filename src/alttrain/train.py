@@ -7,7 +7,8 @@ run uses the same ones, see :mod:`alttrain.distributed`):
   a GPU dropout uses the CUDA generator, seeded by the same call): ``torch.manual_seed(seed)`` right before
   the model is built;
 * data shuffling: its own ``torch.Generator`` seeded ``seed``;
-* the estimator (forward-gradient tangents): its own ``torch.Generator`` seeded ``seed + 1`` (fg spec section 7.17).
+* the estimator (forward-gradient tangents): its own ``torch.Generator`` seeded ``seed + 1``
+  (docs/methods/fg.md#fully-connected-networks-on-mnist).
 
 Outputs in the run folder: ``metrics.csv`` (one row per epoch, no timings, so two runs of the same config give
 identical files), ``alignment.csv`` (per-parameter gradient alignment with backprop), ``summary.json``; a resumable

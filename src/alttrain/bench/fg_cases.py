@@ -1,8 +1,8 @@
 """Forward-gradient case: cost of one fg estimator step relative to one backprop step.
 
-For each model (fg spec section 3.4/3.5: MLP 784-256-256-10 at batch 64; ResNet18 and the fg ViT on 32x32
-RGB inputs at batch 16) and k in {1, 4, 16}, three ways to get the k directional derivatives of the
-activity-perturbed network (all followed by the same combination and layer-local backward):
+For each model (docs/methods/fg.md#fully-connected-networks-on-mnist and #resnet18-and-vit: MLP 784-256-256-10 at batch
+64; ResNet18 and the fg ViT on 32x32 RGB inputs at batch 16) and k in {1, 4, 16}, three ways to get the k directional
+derivatives of the activity-perturbed network (all followed by the same combination and layer-local backward):
 
 * ``forward``: the ``fg`` estimator in true forward mode (``torch.func.jvp`` vmapped over the k tangents);
 * ``simulated``: the ``fg`` estimator in simulated mode (JVPs from one reverse pass through the block

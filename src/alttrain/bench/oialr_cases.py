@@ -1,4 +1,5 @@
-"""OIALR case: low-rank layer speed, controller overhead and the cost of one rank update (oialr spec 2.3).
+"""OIALR case: low-rank layer speed, controller overhead and the cost of one rank update
+(docs/methods/oialr.md#the-oialr-algorithm).
 
 * Low-rank Linear 768 -> 3072 on (256, 65, 768) inputs: forward + backward (input and Sigma/bias gradients)
   at rank fractions 1, 0.5, 0.25, 0.1 of min(m, n) over the full-rank ``nn.Linear`` (``forward: auto``, the

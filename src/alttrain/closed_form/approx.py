@@ -1,4 +1,5 @@
-"""Approximation quality of multi-tangent forward gradients (fg spec sections 3.1, 3.3).
+"""Approximation quality of multi-tangent forward gradients
+(docs/methods/fg.md#approximation-quality, #fixed-angle-tangents).
 
 For a true gradient g and a forward-gradient sample b: cosine = g.b / (|g| |b|), norm ratio = |b| / |g|;
 summary per cell: mean, std and 95 % CI half-width 1.96 std / sqrt(count) over the samples.

@@ -1,12 +1,14 @@
 """Commands of the fg paper's closed-form experiments (called by ``workflow/rules/fg.smk``).
 
-* ``closed-form sweep --function F --settings JSON --out CSV --curves CSV``: gradient descent on one function
-  for every dimension, approach and seed (spec section 3.2); step sizes from ``resources/fg/lrs_math.csv``.
+* ``closed-form sweep --function F --settings JSON --out CSV --curves CSV``: gradient descent on one function for every
+  dimension, approach and seed (docs/methods/fg.md#closed-form-functions); step sizes from
+  ``resources/fg/lrs_math.csv``.
 * ``closed-form custom-angle --settings JSON --approx CSV --opt CSV --curves CSV``: fixed-angle tangents
-  (section 3.3): approximation quality and Styblinski-Tang optimisation.
+  (docs/methods/fg.md#fixed-angle-tangents): approximation quality and Styblinski-Tang optimisation.
 * ``closed-form export-lrs --sources NN MATH CUSTOM --nn CSV --math CSV --custom CSV``: the authors' learning-
   rate tables as metrics CSVs (for the appendix tables and the verification).
-* ``approx-quality --settings JSON --out CSV``: approximation quality vs n and k (section 3.1).
+* ``approx-quality --settings JSON --out CSV``: approximation quality vs n and k
+  (docs/methods/fg.md#approximation-quality).
 
 ``--settings`` is the JSON of the scale file's ``fg.<experiment>`` section (validated by the schema before).
 """

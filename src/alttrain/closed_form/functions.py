@@ -1,5 +1,5 @@
-"""Closed-form test functions of the fg paper (spec section 3.2), batched: ``x`` of shape ``(..., n)`` ->
-``(...)``.
+"""Closed-form test functions of the fg paper, batched: ``x`` of shape ``(..., n)`` -> ``(...)``
+(docs/methods/fg.md#closed-form-functions).
 
 Each function has an analytic gradient (used by the simulated-JVP sweep; tests compare it with autograd), the
 start point and step budget of the paper, and its global minimum.

@@ -1,4 +1,5 @@
-"""Vectorised gradient descent on the closed-form functions (fg spec sections 3.2 and 3.3).
+"""Vectorised gradient descent on the closed-form functions
+(docs/methods/fg.md#closed-form-functions, #fixed-angle-tangents).
 
 One call optimises every (approach, seed, dimension) trajectory of one function together: the dimensions
 n_1..n_N are packed into one vector of length D = sum n_i, so ``x`` has shape ``(A, S, D)`` and the per-step
@@ -13,11 +14,10 @@ Update: x <- x - lr * g with g the true gradient (``bp``) or a forward gradient 
 JVPs). JVPs are ``simulated`` (d = V grad f, the analytic gradient) or ``forward_ad`` (``torch.func.jvp``
 vmapped over the k tangents); both are the same numbers up to rounding.
 
-Early stopping (spec section 3.2 and quirk 14): a step whose value is >= the previous step's value (or NaN)
-counts as no improvement; after ``patience`` consecutive such steps the run stops. Several patience values are
-evaluated on the same trajectories (the run continues until the largest one stops, and the stop step of a
-smaller patience is read off the same value sequence): 50 is the paper's training setting, 100 the authors'
-learning-rate search.
+Early stopping (docs/methods/fg.md#closed-form-functions): a step whose value is >= the previous step's value (or NaN)
+counts as no improvement; after ``patience`` consecutive such steps the run stops. Several patience values are evaluated
+on the same trajectories (the run continues until the largest one stops, and the stop step of a smaller patience is read
+off the same value sequence): 50 is the paper's training setting, 100 the authors' learning-rate search.
 """
 
 from __future__ import annotations
@@ -164,9 +164,9 @@ class _PackedUpdate:
     the Cholesky factor L of the Gram matrix G = V V^T (float64), V^T = Q L^T is the QR factorisation of V^T,
     so P_m g = Q[:, :m] z[:m] with z = L^{-1} d, i.e. V^T L^{-T} (z masked to its first m entries). L, and z
     restricted to its first m entries, depend only on the first m tangents (triangular prefixes), so one Gram
-    matrix per seed, dimension and step serves every k. With n < K only the first n tangents enter (spec
-    section 2.4): the Gram matrix is completed by the identity beyond them, which leaves the first n
-    coordinates of z unchanged.
+    matrix per seed, dimension and step serves every k. With n < K only the first n tangents enter
+    (docs/methods/fg.md#orthogonal-projection): the Gram matrix is completed by the identity beyond them, which
+    leaves the first n coordinates of z unchanged.
     """
 
     def __init__(self, approaches: list[Approach], packing: Packing, dtype: torch.dtype) -> None:

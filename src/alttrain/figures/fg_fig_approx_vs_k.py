@@ -1,4 +1,5 @@
-"""fg_fig_approx_vs_k: cosine similarity and norm ratio vs the number of tangents k (spec 3.1)."""
+"""fg_fig_approx_vs_k: cosine similarity and norm ratio vs the number of tangents k
+(docs/methods/fg.md#approximation-quality)."""
 
 from __future__ import annotations
 

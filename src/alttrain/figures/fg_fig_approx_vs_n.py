@@ -1,4 +1,5 @@
-"""fg_fig_approx_vs_n: cosine similarity and norm ratio of forward gradients vs the dimension n (spec 3.1)."""
+"""fg_fig_approx_vs_n: cosine similarity and norm ratio of forward gradients vs the dimension n
+(docs/methods/fg.md#approximation-quality)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""fg_fig_closed_form: final function value (distance to the global minimum) vs dimension n (spec 3.2)."""
+"""fg_fig_closed_form: final function value (distance to the global minimum) vs dimension n
+(docs/methods/fg.md#closed-form-functions)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""fg_fig_custom_angle_approx: approximation quality with fixed-angle tangents (spec 3.3)."""
+"""fg_fig_custom_angle_approx: approximation quality with fixed-angle tangents
+(docs/methods/fg.md#fixed-angle-tangents)."""
 
 from __future__ import annotations
 

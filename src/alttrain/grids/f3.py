@@ -9,7 +9,7 @@ Experiments (each one aggregated CSV ``results/metrics/f3/<experiment>.csv``):
 * ``sgemm_depth``: FC regression on SGEMM over depths; ``wine``: FC regression on Wine Quality (v2);
 * ``transformer``: the v2 Transformer on MNIST (cross-entropy on logits).
 
-Seeds and data order (spec sections 2.6, quirks 12 and 15): the authors call only ``torch.manual_seed(seed)``
+Seeds and data order (docs/methods/f3.md#seeds-and-random-streams): the authors call only ``torch.manual_seed(seed)``
 (seeds 1..10) and build the Linear layers before drawing the feedback matrices; the loop does the same (seed,
 build the model, then the estimator draws B), so forward weights and B follow the authors' order. The data
 order does not: the loop batches pre-tensorised data by index with its own generator seeded ``seed``, not
@@ -68,7 +68,8 @@ def method_of(approach: str) -> tuple[str, str | None]:
 
 
 def learning_rate(section: dict[str, Any], key: str, method: str, experiment: str, depth: int) -> float:
-    """The Adam learning rate of ``method`` from the section's ``learning_rates`` table (README, spec 3.3).
+    """The Adam learning rate of ``method`` from the section's ``learning_rates`` table (README;
+    docs/methods/f3.md#optimiser-learning-rates-and-epochs).
 
     For ``sgemm_depth`` the row is chosen by depth as the README groups it: ``<key>_d1``, ``<key>_d2``,
     ``<key>_d_ge10`` (depths 3..9 have no published rate and are refused).

@@ -2,15 +2,16 @@
 
 Experiments (aggregated CSVs ``results/metrics/fg/<experiment>.csv``):
 
-* ``fc_mnist``: the FC networks of width w (spec section 3.4), labels ``approach``, ``width``, ``task``;
-* ``sota``: ResNet18 and the 6-layer ViT (spec section 3.5), labels ``approach``, ``task``, ``model_kind``,
-  ``paper_dataset`` (the paper's data set; the data set actually used is the CSV's ``dataset`` column),
+* ``fc_mnist``: the FC networks of width w (docs/methods/fg.md#fully-connected-networks-on-mnist), labels ``approach``,
+  ``width``, ``task``;
+* ``sota``: ResNet18 and the 6-layer ViT (docs/methods/fg.md#resnet18-and-vit), labels ``approach``, ``task``,
+  ``model_kind``, ``paper_dataset`` (the paper's data set; the data set actually used is the CSV's ``dataset`` column),
   ``lr_table``.
 
-Every run uses plain SGD with the authors' learning rate of its (task, approach) from
-``resources/fg/lrs_nn.csv``, early stopping on the validation loss and the divergence bound 10 (spec sections
-3.4-3.6). The closed-form sweeps are not training runs (``workflow/rules/fg.smk``). This module imports no
-torch (Snakemake imports it).
+Every run uses plain SGD with the authors' learning rate of its (task, approach) from ``resources/fg/lrs_nn.csv``, early
+stopping on the validation loss and the divergence bound 10 (docs/methods/fg.md#fully-connected-networks-on-mnist). The
+closed-form sweeps are not training runs (``workflow/rules/fg.smk``). This module imports no torch (Snakemake imports
+it).
 """
 
 from __future__ import annotations

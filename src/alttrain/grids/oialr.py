@@ -1,6 +1,7 @@
-"""Training runs of the oialr paper, and the plan of every experiment of the spec (run or not, and why).
+"""Training runs of the oialr paper, and the plan of every experiment of the paper (run or not,
+and why; docs/methods/oialr.md#experiments).
 
-The scale file's ``oialr:`` section lists experiments by their stable keys (spec section 3):
+The scale file's ``oialr:`` section lists experiments by their stable keys:
 
 * ``e1_vit``: mini-ViT on CIFAR-10 (paper scale; smaller ViTs on substitute data at the lower scales),
   variants ``baseline`` (full rank; with ``stability`` set it also records the basis-stability analysis S1),
@@ -114,7 +115,7 @@ def _variants(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def experiment_plan(section: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
-    """Every experiment of the spec: id, title, status (``run`` / ``not run``), reason, data set, variants."""
+    """Every experiment of the paper: id, title, status (``run`` / ``not run``), reason, data set, variants."""
     plan = []
     configured = {key for key in EXPERIMENTS if key in section}
     for key, (title, absent_reason) in EXPERIMENTS.items():

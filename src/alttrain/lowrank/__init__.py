@@ -1,4 +1,5 @@
-"""OIALR: orthogonality-informed adaptive low-rank training (oialr spec 2), and the basis-stability analysis.
+"""OIALR: orthogonality-informed adaptive low-rank training (docs/methods/oialr.md#method), and the
+basis-stability analysis.
 
 Not a gradient estimator: a model transform plus a controller that the training loop calls once per optimizer
 step, so it combines with every estimator. A run enables it with the run config's ``lowrank`` entry:

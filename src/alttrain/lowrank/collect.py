@@ -9,7 +9,8 @@ plan (:func:`alttrain.grids.oialr.experiment_plan`) into files that exist at eve
 * ``collected_curves.csv``: per epoch (stability columns moved out);
 * ``collected_stability.csv``: the basis-stability analysis in long form (:func:`tidy_stability`);
 * ``stability_summary.csv``: first / minimum / final mean stability per run and series;
-* ``experiment_status.csv``: every experiment of the spec with ``run`` / ``not run`` and the reason;
+* ``experiment_status.csv``: every experiment of the paper (docs/methods/oialr.md#experiments) with ``run`` / ``not
+  run`` and the reason;
 * ``hparams.csv``: the hyperparameters of every variant (long form);
 * ``reference_autoformer.csv``, ``reference_stability.csv``: the authors' published curves and figure
   readings.
@@ -157,7 +158,7 @@ def final_table(finals: pd.DataFrame, plan: list[dict[str, Any]]) -> pd.DataFram
 
 
 def status_table(plan: list[dict[str, Any]], scale: str) -> pd.DataFrame:
-    """One row per experiment of the spec."""
+    """One row per experiment of the paper (docs/methods/oialr.md#experiments)."""
     return pd.DataFrame(
         [
             {

@@ -1,12 +1,13 @@
 """The OIALR controller: full-rank warm-up, switch to U Sigma V^T, periodic re-diagonalisation and truncation.
 
-The training loop calls :meth:`OIALRController.after_step` once per optimizer step (never inside ``forward``),
-and :meth:`~OIALRController.metrics` at each evaluation (spec 2.3; 6 #1). Counting (a documented choice):
-``delay`` = d full-rank updates, then the switch and the first stability check right after update d, further
-checks after updates d + nu, d + 2 nu, ... The authors' code counts training-mode forward calls and acts
-before the forward of call d, i.e. after d - 1 updates; ``count_forward_calls: true`` reproduces that exactly
-(a forward pre-hook), and ``ddp_eval_counting_quirk: true`` also counts evaluation forwards after the switch
-(the multi-GPU quirk, spec 6 #2: checks then come more often, by the number of evaluation batches per epoch).
+The training loop calls :meth:`OIALRController.after_step` once per optimizer step (never inside ``forward``), and
+:meth:`~OIALRController.metrics` at each evaluation (docs/methods/oialr.md#the-oialr-algorithm; authors' code: counting
+forward calls). Counting (a documented choice): ``delay`` = d full-rank updates, then the switch and the first stability
+check right after update d, further checks after updates d + nu, d + 2 nu, ... The authors' code counts training-mode
+forward calls and acts before the forward of call d, i.e. after d - 1 updates; ``count_forward_calls: true`` reproduces
+that exactly (a forward pre-hook), and ``ddp_eval_counting_quirk: true`` also counts evaluation forwards after the
+switch (the multi-GPU quirk, docs/methods/oialr.md#authors-code-what-is-kept: checks then come more often, by the number
+of evaluation batches per epoch).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from alttrain.lowrank.optim_state import slice_to, swap_parameter, zeros_like_pa
 
 @dataclass(frozen=True)
 class OIALROptions:
-    """OIALR settings (authors' constructor defaults, spec 2.4; the extension options default off).
+    """OIALR settings (authors' constructor defaults, docs/methods/oialr.md#oialr-defaults; the extension options
+    default off).
 
     Attributes:
         delay: d, full-rank updates before the switch (also the update of the first check).
@@ -45,8 +47,10 @@ class OIALROptions:
         min_dim_fraction: rank floor as a fraction of the layer's smaller dimension (authors: 0.01).
         forward: ``auto`` / ``dense`` / ``factorized`` (see :mod:`alttrain.lowrank.layers`).
         rotate_moments: rotate the optimizer moments with Sigma's re-diagonalisation (extension).
-        bf16_rotation_quirk: round U U_sigma and V_sigma^T V^T to bfloat16 (authors' autocast, spec 6 #5).
-        count_forward_calls: count training forward calls like the authors' code (spec 6 #1).
+        bf16_rotation_quirk: round U U_sigma and V_sigma^T V^T to bfloat16 (authors' autocast;
+            docs/methods/oialr.md#authors-code-what-is-kept).
+        count_forward_calls: count training forward calls like the authors' code
+            (docs/methods/oialr.md#authors-code-what-is-kept).
         ddp_eval_counting_quirk: with ``count_forward_calls``, also count evaluation forwards after the
         switch.
     """
@@ -89,7 +93,7 @@ class OIALROptions:
 
 
 def eligible(module: nn.Module) -> bool:
-    """Whether the authors' rules convert ``module`` (spec 2.3 step 4; 6 #4).
+    """Whether the authors' rules convert ``module`` (docs/methods/oialr.md#the-oialr-algorithm, step 2).
 
     Linear (and attention's packed 3E x E projection): min(out, in) > max(out, in) / 10. Conv: skipped only
     when its (C_out, rest) matrix has too few columns, cols < rows / 10 (the intended transposition is a no-op
@@ -130,7 +134,7 @@ class OIALRController:
         if options.keep_first_layer:
             targets = targets[1:]
         if options.keep_last_layer:
-            targets = targets[:-1]  # the last *converted* layer (spec 6 #3)
+            targets = targets[:-1]  # the last *converted* layer (docs/methods/oialr.md#the-oialr-algorithm)
         self.targets = targets
         self.phase = "full_rank"
         self.count = 0  # updates (or forward calls with count_forward_calls)
@@ -235,7 +239,7 @@ class OIALRController:
         self.checks += 1
         layers = len(self.targets)
         self.counter += int((layers - 1) * self.options.network_layer_perc_step)
-        # a counter of 0 selects every layer (the authors' slicing, spec 6 #7)
+        # a counter of 0 selects every layer (the authors' slicing, docs/methods/oialr.md#the-oialr-algorithm)
         chosen = self.targets[-self.counter :]
         for name in chosen:
             if self.stable_delay[name] > 0:
@@ -290,7 +294,8 @@ class OIALRController:
     @staticmethod
     def _owner_svd(sigma: torch.Tensor, owner: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
         """SVD of the (k, k) ``sigma``, computed on rank ``owner`` only and broadcast to the others (the
-        authors' multi-GPU scheme, spec 6); ``None`` on every rank when it fails (NaN/inf entries).
+        authors' multi-GPU scheme, docs/methods/oialr.md#the-oialr-algorithm); ``None`` on every rank when it fails
+        (NaN/inf entries).
 
         In one process this is :func:`thin_svd`. With several, every rank ends with the owner's bitwise
         factors, so the ranks' low-rank layers cannot drift apart through differing SVD round-off.

@@ -1,4 +1,5 @@
-"""Low-rank layers W = U Sigma V^T with U, V frozen and Sigma a dense trainable k x k matrix (oialr spec 2.3).
+"""Low-rank layers W = U Sigma V^T with U, V frozen and Sigma a dense trainable k x k matrix
+(docs/methods/oialr.md#the-oialr-algorithm).
 
 A layer is converted in place: its weight parameter is removed, a :class:`LowRankFactors` child named
 ``factors`` holds U (m, k), Sigma (k, k) and V^T (k, n) of the tall matrix, and the module's class is swapped
@@ -7,12 +8,12 @@ for attention) is a property that rebuilds W. So the module is still an ``nn.Lin
 ``nn.MultiheadAttention``, code that reads ``module.weight`` keeps working (torch's attention reads
 ``out_proj.weight``), and the bias, hooks and settings stay where they were.
 
-Forward rule (documented choice; the authors always rebuild W, spec 6 #18): for a Linear or a plain Conv with
-T output positions (tokens x spatial positions), rebuilding W costs about m n k + T m n multiply-adds, two
-thin products cost T k (m + n). ``forward_mode="auto"`` uses the thin products when
-``T k (m + n) < m n (k + T)``, which for many tokens means ``k < m n / (m + n)`` (half the width for a square
-layer); both give the same output up to float round-off. Attention's packed input projection always rebuilds
-W (torch's attention takes the weight).
+Forward rule (documented choice; the authors always rebuild W, docs/methods/oialr.md#the-oialr-algorithm step 4): for a
+Linear or a plain Conv with T output positions (tokens x spatial positions), rebuilding W costs about m n k + T m n
+multiply-adds, two thin products cost T k (m + n). ``forward_mode="auto"`` uses the thin products when ``T k (m + n) < m
+n (k + T)``, which for many tokens means ``k < m n / (m + n)`` (half the width for a square layer); both give the same
+output up to float round-off. Attention's packed input projection always rebuilds W (torch's attention takes the
+weight).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Matrix views, robust thin SVD, the rank-truncation rule and the basis-stability measures (oialr spec
-2.1-2.3).
+"""Matrix views, robust thin SVD, the rank-truncation rule and the basis-stability measures
+(docs/methods/oialr.md#method).
 
 Every weight with at least two dimensions is viewed as a 2-D matrix (C_out, rest): a Linear weight as is, a
 conv kernel (C_out, C_in, *k) as (C_out, C_in * prod(k)). The "tall" orientation transposes it when it has
@@ -65,7 +65,8 @@ def r_factor(weight: torch.Tensor) -> torch.Tensor:
 
 
 def column_cosine_stability(q_prev: torch.Tensor, q_now: torch.Tensor, absolute: bool = False) -> float:
-    """Mean over columns j of cos(Q_prev[:, j], Q_now[:, j]) (the authors' signed definition; spec 2.2).
+    """Mean over columns j of cos(Q_prev[:, j], Q_now[:, j]) (the authors' signed definition;
+    docs/methods/oialr.md#basis-stability).
 
     Args:
         q_prev, q_now: polar factors (m, n) of the same layer at two snapshots.
@@ -84,8 +85,8 @@ STABILITY_DEFINITIONS = {
 
 
 def r_similarity(r_prev: torch.Tensor, r_now: torch.Tensor) -> float:
-    """1 - mean_i ||R_now[i] - R_prev[i]|| / mean_i ||R_prev[i]|| (definition inferred; spec 2.2 leaves it
-    open).
+    """1 - mean_i ||R_now[i] - R_prev[i]|| / mean_i ||R_prev[i]|| (definition inferred;
+    docs/methods/oialr.md#r-matrix-similarity).
 
     The row-to-row Euclidean distances are the diagonal of ``cdist(R_prev, R_now)``; dividing by the mean row
     norm makes the value scale-free, 1 for identical R, and near 0 or below for unrelated matrices.
@@ -98,7 +99,8 @@ def r_similarity(r_prev: torch.Tensor, r_now: torch.Tensor) -> float:
 
 
 def truncation_rank(singular_values: torch.Tensor, k_prev: int, beta: float, min_dim: int) -> int:
-    """New rank after a stability check (authors' rule, spec 2.3 step 5.3; never grows).
+    """New rank after a stability check (authors' rule, docs/methods/oialr.md#the-oialr-algorithm;
+    never grows).
 
     Args:
         singular_values: S (k_prev,), descending.

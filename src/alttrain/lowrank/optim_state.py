@@ -1,4 +1,5 @@
-"""Swapping a parameter inside a torch optimizer and reshaping its state (oialr spec 2.3 steps 4 and 5, 6 #6).
+"""Swapping a parameter inside a torch optimizer and reshaping its state
+(docs/methods/oialr.md#the-oialr-algorithm, steps 2 and 3).
 
 At the switch to low rank each converted weight's entry in its parameter group is replaced by the new Sigma,
 and the moment buffers become zeros k x k (Adam's ``step`` is kept). At a truncation the moments are sliced to

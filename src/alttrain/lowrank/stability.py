@@ -1,4 +1,4 @@
-"""Basis-stability analysis of full-rank training (oialr spec 2.2, 3.6): an analysis-mode controller.
+"""Basis-stability analysis of full-rank training (docs/methods/oialr.md#basis-stability): an analysis-mode controller.
 
 At each evaluation (the loop calls :meth:`StabilityTracker.metrics` once per epoch, epoch 0 included) the
 tracker takes a snapshot of the selected layers every ``every`` epochs (per series), computes each layer's

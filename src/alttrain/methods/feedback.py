@@ -1,4 +1,4 @@
-"""Feedback methods of the f3 paper (spec sections 2.2-2.5): shallow learning, DFA, DRTP and F3.
+"""Feedback methods of the f3 paper (docs/methods/f3.md#method): shallow learning, DFA, DRTP and F3.
 
 DFA, DRTP and F3 share one mechanism. Every block of the model learns only from its own signal: the block's
 input is detached (no autograd path crosses a block boundary, so there is no backward pass through the
@@ -231,8 +231,9 @@ class FeedbackEstimator(GradientEstimator):
         if info in ("delayed_loss", "delayed_loss_one_hot"):
             copy = outputs.detach().requires_grad_(True)
             (grad,) = torch.autograd.grad(self.loss(copy, y), copy)
-            return -grad  # mean-reduced loss: carries the 1/(B*C) factor (spec quirk 4)
-        squashed = logits if self.softmax_on_logits else outputs  # FC nets: the sigmoid outputs (quirk 3)
+            return -grad  # mean-reduced loss: carries the 1/(B*C) factor (docs/methods/f3.md#delayed-error-buffer)
+        # FC nets: the sigmoid outputs (the authors' quirk; docs/methods/f3.md#authors-code-what-is-kept)
+        squashed = logits if self.softmax_on_logits else outputs
         if info == "delayed_error_softmax":
             return targets - torch.softmax(squashed.detach(), dim=1)
         copy = squashed.detach().requires_grad_(True)

@@ -1,11 +1,11 @@
 """Weight and activity (node) perturbation for the ``fg`` estimator, in simulated and in true forward mode.
 
-Activity perturbation (fg spec section 2.7, the paper's setting): the network is a sequence of blocks a_l =
-f_l(a_{l-1}); a global tangent T_j in R^n (n = sum of the per-sample block-output sizes) is shared by all
-samples of the batch. The per-sample directional derivative of sample b's loss along T_j is d_{j,b} = sum_l
-<T_j^(l), delta_l[b]> with delta_l = d loss / d a_l. The per-sample forward gradients g_b = combine(T, d[:,
-b]) replace the true activation gradients, and every block back-propagates its piece only inside itself
-(layer-local backward, the block's input is detached).
+Activity perturbation (docs/methods/fg.md#activity-perturbation-in-networks, the paper's setting): the network is a
+sequence of blocks a_l = f_l(a_{l-1}); a global tangent T_j in R^n (n = sum of the per-sample block-output sizes) is
+shared by all samples of the batch. The per-sample directional derivative of sample b's loss along T_j is d_{j,b} =
+sum_l <T_j^(l), delta_l[b]> with delta_l = d loss / d a_l. The per-sample forward gradients g_b = combine(T, d[:, b])
+replace the true activation gradients, and every block back-propagates its piece only inside itself (layer-local
+backward, the block's input is detached).
 
 * ``simulated``: delta_l from a reverse pass through the chain of blocks (what the authors ran);
 * ``forward``: d from ``torch.func.jvp`` of the per-sample losses with every block output perturbed along T_j,

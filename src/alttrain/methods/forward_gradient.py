@@ -1,6 +1,6 @@
 """Multi-tangent forward gradients (fg paper, arXiv 2410.17764): combinations of k directional derivatives.
 
-Math (fg spec section 2): for a function with gradient g = grad f in R^n and tangents V = [v_1..v_k] (rows of
+Math (docs/methods/fg.md#method): for a function with gradient g = grad f in R^n and tangents V = [v_1..v_k] (rows of
 a ``(k, n)`` tensor), the directional derivatives (JVPs) are d = V g. The forward gradient combines them:
 
 * ``sum``: sum_i d_i v_i = V^T d;
@@ -73,7 +73,8 @@ def combine(tangents: torch.Tensor, jvps: torch.Tensor, how: str, *, gram_solver
 def _project(tangents: torch.Tensor, d: torch.Tensor, gram_solver: str) -> torch.Tensor:
     """P_U(g) from V (..., k, n) and d = V g (..., k, b); returns (..., n, b)."""
     k, n = tangents.shape[-2:]
-    m = min(k, n)  # why: more than n tangents are dependent; the first n span R^n (spec section 2.4, step 1)
+    # why: more than n tangents are dependent; the first n span R^n (docs/methods/fg.md#orthogonal-projection)
+    m = min(k, n)
     v, d = tangents[..., :m, :], d[..., :m, :]
     if gram_solver == "svd":
         return _project_svd(v, d)
@@ -112,7 +113,8 @@ def expected_chi(k: int) -> float:
 def scaling_correction(how: str, k: int, n: int, normalized: bool = False) -> float:
     """Expected length of the combination relative to ||g|| as the authors' optional correction uses it.
 
-    The correction (off in every reported experiment, spec section 2.6) divides the estimate by this factor.
+    The correction (off in every reported experiment, docs/methods/fg.md#scaling-correction) divides the estimate by
+    this factor.
     """
     if how == "orthogonal_projection":
         return 1.0 if k >= n else expected_chi(k) / expected_chi(n)
@@ -121,7 +123,7 @@ def scaling_correction(how: str, k: int, n: int, normalized: bool = False) -> fl
         mean_factor = squared_norm * math.sqrt(2.0 / (math.pi * n))
     else:
         mean_factor = squared_norm * math.sqrt((n + k) / (1 + k)) / n
-    # why 1/k for the sum: this is the factor of the authors' code (spec section 2.6), kept as documented
+    # why 1/k for the sum: this is the factor of the authors' code (docs/methods/fg.md#scaling-correction)
     # there
     return mean_factor / k if how == "sum" else mean_factor
 
@@ -144,7 +146,7 @@ class ForwardGradient(GradientEstimator):
             explicit inverse).
         scaling_correction: divide the estimate by its expected relative length (off in the paper).
         bn_double_update: simulated activity mode updates BatchNorm running statistics twice per step, like
-            the authors' block re-run (spec section 6, quirk 2).
+            the authors' block re-run (docs/methods/fg.md#authors-code-what-is-kept).
     """
 
     def __init__(

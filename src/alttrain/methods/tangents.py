@@ -1,4 +1,4 @@
-"""Tangent samplers of the forward-gradient methods (fg spec section 2.5).
+"""Tangent samplers of the forward-gradient methods (docs/methods/fg.md#tangent-samplers).
 
 Every sampler returns tangents of shape ``(*batch, k, n)`` drawn from a dedicated ``torch.Generator`` so that
 a run's tangent stream depends only on its seed:

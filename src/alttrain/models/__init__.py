@@ -1,9 +1,10 @@
 """Model builders, registered by name with :data:`MODELS`.
 
 A builder is called as ``builder(data, **options)`` with the :class:`alttrain.data.DataSplits` (for input shape and
-number of outputs) and returns an ``nn.Module``. Models that the activity-perturbation and feedback methods train
-expose ``blocks``: an ``nn.ModuleList`` applied in sequence (the "activity blocks" of the fg spec and the
-"blocks" of the f3 spec).
+number of outputs) and returns an ``nn.Module``. Models that the activity-perturbation and feedback methods train expose
+``blocks``: an ``nn.ModuleList`` applied in sequence (the "activity blocks" of
+docs/methods/fg.md#activity-perturbation-in-networks and the "blocks" of
+docs/methods/f3.md#feedback-and-local-gradients).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The fully connected networks of the f3 paper (spec section 2.1).
+"""The fully connected networks of the f3 paper (docs/methods/f3.md#network-and-losses).
 
 ``depth`` hidden layers of ``width`` units with tanh, one output layer with a sigmoid (classification, trained
 with binary cross-entropy against one-hot targets) or no activation (regression, trained with MSE). Every

@@ -1,4 +1,5 @@
-"""The v2 Transformer proof of concept of the f3 paper (spec section 2.9), as blocks for feedback methods.
+"""The v2 Transformer proof of concept of the f3 paper (docs/methods/f3.md#transformer-v2), as blocks for
+feedback methods.
 
 Each image is cut into ``patch`` x ``patch`` patches, flattened patch by patch and embedded by one Linear
 layer into a ``hidden_dim`` vector. A transformer block views that vector as ``tokens`` tokens of
@@ -8,7 +9,8 @@ Linear to the class logits.
 
 Blocks (the feedback connectors sit after every block but the last): [embedding + transformer block 0],
 transformer blocks 1 .. depth-2, head-hidden, head-out. With the defaults (depth 5, 512 = 16 x 32) that is six
-blocks and five connectors of width 512; about 965,898 parameters on MNIST (spec section 7.14).
+blocks and five connectors of width 512; about 965,898 parameters on MNIST
+(docs/methods/f3.md#derived-checks).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The fg paper's fully connected networks (spec section 3.4): 784 -> w -> w -> 10 with ReLU.
+"""The fg paper's fully connected networks: 784 -> w -> w -> 10 with ReLU
+(docs/methods/fg.md#fully-connected-networks-on-mnist).
 
 Activity blocks: [Flatten + Linear + ReLU], [Linear + ReLU], [Linear]; tangent dimension n = 2w + 10.
 """

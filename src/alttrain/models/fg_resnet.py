@@ -1,4 +1,4 @@
-"""torchvision ResNet18 as six activity blocks (fg spec section 3.5, "wide" grouping).
+"""torchvision ResNet18 as six activity blocks (docs/methods/fg.md#resnet18-and-vit, "wide" grouping).
 
 Blocks: stem (conv1, bn1, relu, maxpool), layer1, layer2, layer3, layer4, head (avgpool, flatten, fc). The
 network is torchvision's ``resnet18(num_classes=...)`` unmodified (ImageNet stem, also on 28x28 / 32x32

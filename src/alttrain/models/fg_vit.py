@@ -1,4 +1,4 @@
-"""The fg paper's small ViT (spec section 3.5) as six activity blocks, built from torchvision's
+"""The fg paper's small ViT (docs/methods/fg.md#resnet18-and-vit) as six activity blocks, built from torchvision's
 VisionTransformer.
 
 6 encoder layers, 4 heads, hidden 256, MLP 512, patch 4, dropout 0, LayerNorm eps 1e-6, class token, learned

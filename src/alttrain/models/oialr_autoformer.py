@@ -294,7 +294,8 @@ def build_autoformer(
     dropout: float = 0.05,
     activation: str = "gelu",
 ) -> nn.Module:
-    """Autoformer sized for ``data`` (defaults: the Autoformer authors' ETT settings, oialr spec 3.4)."""
+    """Autoformer sized for ``data`` (defaults: the Autoformer authors' ETT settings,
+    docs/methods/oialr.md#e4-autoformer)."""
     (x_enc, x_mark, x_dec, _), y = data.train.take(torch.arange(1))  # the shapes the model will be fed
     pred_len = y.shape[1]
     return Autoformer(

@@ -59,7 +59,8 @@ def build_vit(
     drop_path_rate: float = 0.0,
     img_size: int | None = None,
 ) -> nn.Module:
-    """timm ``VisionTransformer`` with a class token (defaults: the authors' CIFAR-10 mini-ViT, spec 3.1).
+    """timm ``VisionTransformer`` with a class token (defaults: the authors' CIFAR-10 mini-ViT,
+    docs/methods/oialr.md#e1-mini-vit-on-cifar-10).
 
     Args:
         patch_size, embed_dim, depth, num_heads, mlp_ratio, qkv_bias: the ViT's shape.
@@ -104,7 +105,8 @@ def build_vit_b16(data: DataSplits, drop_path_rate: float = 0.0) -> nn.Module:
 
 @register_model("oialr_resnetrs101")
 def build_resnetrs101(data: DataSplits, drop_rate: float = 0.25) -> nn.Module:
-    """timm ``resnetrs101`` with the authors' dropout before the head (spec 3.3); randomly initialised."""
+    """timm ``resnetrs101`` with the authors' dropout before the head
+    (docs/methods/oialr.md#e3-resnet-rs-101-on-imagenet); randomly initialised."""
     import timm
 
     channels, height, width = image_shape(data)

@@ -30,7 +30,7 @@ APPROACHES = {
 }
 F3_VARIANTS = [a for a in APPROACHES if a.startswith("f3_")]
 INITS = {"kaiming": "Kaiming", "trinomial": "Trinomial", "binomial": "Binomial", "pm_identity": "±I"}
-# the paper's topologies of the classification tables (spec section 3.2)
+# the paper's topologies of the classification tables (docs/methods/f3.md#models)
 FC_TOPOLOGIES = ("fc1-500", "fc2-500", "fc1-1000", "fc2-1000")
 CLASSIFICATION_BENCHMARKS = ("mnist", "cifar10", "census")
 # the authors' epochs (README run commands at f3@450ea13 and f3@f90e380; Transformer: transformer.py defaults)

@@ -3,9 +3,10 @@
 * ``settings``: ``lrs.csv`` (the learning-rate table of the config, with its source and where it is used at
   this scale) and ``not_run.csv`` (what the paper runs but this scale does not, and why);
 * ``empty``: header-only CSVs for an experiment without runs at this scale;
-* ``gap-reduction``: ``gap_reduction.csv``, the fraction of a baseline's gap to backprop that F3 closes (spec
-  section 2.8), per configuration, per baseline (DRTP, DFA, shallow, best of them) and per statistic (on seed
-  means, and the mean of per-seed ratios), with the maximum per task flagged as the paper's "up to" figure.
+* ``gap-reduction``: ``gap_reduction.csv``, the fraction of a baseline's gap to backprop that F3 closes
+  (docs/methods/f3.md#gap-reduction), per configuration, per baseline (DRTP, DFA, shallow, best of them) and per
+  statistic (on seed means, and the mean of per-seed ratios), with the maximum per task flagged as the paper's "up to"
+  figure.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def _reduction_rows(
 
 
 def gap_reductions(frames: dict[str, pd.DataFrame], scale: str) -> pd.DataFrame:
-    """Gap reduction of every F3 configuration against every comparable baseline (spec section 2.8).
+    """Gap reduction of every F3 configuration against every comparable baseline (docs/methods/f3.md#gap-reduction).
 
     Args:
         frames: experiment name -> aggregated CSV (columns benchmark, topology, feedback_init, approach, seed,

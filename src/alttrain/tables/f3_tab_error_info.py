@@ -1,4 +1,4 @@
-"""f3_tab_error_info: v1 comparison of F3's error-information variants (spec section 4)."""
+"""f3_tab_error_info: v1 comparison of F3's error-information variants (docs/methods/f3.md#v1-grid)."""
 
 from __future__ import annotations
 

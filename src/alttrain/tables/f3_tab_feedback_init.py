@@ -1,4 +1,4 @@
-"""f3_tab_feedback_init: v1 comparison of the feedback-matrix initialisations (spec section 4)."""
+"""f3_tab_feedback_init: v1 comparison of the feedback-matrix initialisations (docs/methods/f3.md#v1-grid)."""
 
 from __future__ import annotations
 

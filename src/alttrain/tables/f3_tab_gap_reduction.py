@@ -1,5 +1,5 @@
-"""f3_tab_gap_reduction: how much of a baseline's gap to backprop F3 closes, per configuration (spec section
-2.8)."""
+"""f3_tab_gap_reduction: how much of a baseline's gap to backprop F3 closes, per configuration
+(docs/methods/f3.md#gap-reduction)."""
 
 from __future__ import annotations
 

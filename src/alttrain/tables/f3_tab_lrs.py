@@ -1,4 +1,5 @@
-"""f3_tab_lrs: the learning rates per data set and method (authors' README table, spec section 3.3)."""
+"""f3_tab_lrs: the learning rates per data set and method (authors' README table;
+docs/methods/f3.md#optimiser-learning-rates-and-epochs)."""
 
 from __future__ import annotations
 

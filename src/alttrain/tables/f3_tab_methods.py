@@ -1,4 +1,4 @@
-"""f3_tab_methods: v1 method comparison on classification (spec section 4)."""
+"""f3_tab_methods: v1 method comparison on classification (docs/methods/f3.md#v1-grid)."""
 
 from __future__ import annotations
 

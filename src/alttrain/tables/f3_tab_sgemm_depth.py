@@ -1,4 +1,4 @@
-"""f3_tab_sgemm_depth: regression on SGEMM over network depth (spec section 4)."""
+"""f3_tab_sgemm_depth: regression on SGEMM over network depth (docs/methods/f3.md#v1-grid)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""f3_tab_transformer: v2 Transformer on MNIST (spec section 4)."""
+"""f3_tab_transformer: v2 Transformer on MNIST (docs/methods/f3.md#transformer-v2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""f3_tab_wine: v2 regression on Wine Quality (spec section 4)."""
+"""f3_tab_wine: v2 regression on Wine Quality (docs/methods/f3.md#v2-grid)."""
 
 from __future__ import annotations
 

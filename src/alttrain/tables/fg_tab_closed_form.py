@@ -1,4 +1,5 @@
-"""fg_tab_closed_form: mean final function value per function, approach and dimension (spec 3.2)."""
+"""fg_tab_closed_form: mean final function value per function, approach and dimension
+(docs/methods/fg.md#closed-form-functions)."""
 
 from __future__ import annotations
 

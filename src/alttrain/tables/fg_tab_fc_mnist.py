@@ -1,4 +1,5 @@
-"""fg_tab_fc_mnist: test accuracy of the FC networks (widths 256 / 1024 / 4096) per approach (spec 3.4)."""
+"""fg_tab_fc_mnist: test accuracy of the FC networks (widths 256 / 1024 / 4096) per approach
+(docs/methods/fg.md#fully-connected-networks-on-mnist)."""
 
 from __future__ import annotations
 

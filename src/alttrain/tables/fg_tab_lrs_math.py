@@ -1,4 +1,5 @@
-"""fg_tab_lrs_math: the authors' step sizes of the closed-form experiments (appendix table; spec 3.2)."""
+"""fg_tab_lrs_math: the authors' step sizes of the closed-form experiments (appendix table;
+docs/methods/fg.md#closed-form-functions)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""fg_tab_lrs_nn: the authors' learning rates of the network experiments (appendix table; spec 3.6)."""
+"""fg_tab_lrs_nn: the authors' learning rates of the network experiments (appendix table;
+docs/methods/fg.md#optimiser-and-learning-rates)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""oialr_tab_results: main results, baseline vs OIALR (vs tuned OIALR) per experiment (spec section 4)."""
+"""oialr_tab_results: main results, baseline vs OIALR (vs tuned OIALR) per experiment
+(docs/methods/oialr.md#figures-and-tables)."""
 
 from __future__ import annotations
 
