@@ -1,4 +1,4 @@
-"""Shared test fixtures: repository paths, the shared reference folder, a tiny run config."""
+"""Shared test fixtures: repository paths, the vendored reference facts (tests/reference), a tiny run config."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 VENV_BIN = Path(sys.executable).parent
 
 torch.set_num_threads(1)
@@ -22,11 +21,9 @@ def repo() -> Path:
 
 
 @pytest.fixture
-def shared_reference() -> Path:
-    path = SHARED / "reference"
-    if not path.is_dir():
-        pytest.skip(f"shared reference folder {path} is absent (only needed by tests comparing with it)")
-    return path
+def reference() -> Path:
+    """``tests/reference``: unchanged copies of the authors' tables and facts (provenance in its README)."""
+    return REPO / "tests" / "reference"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""ETT windows for the Autoformer: synthetic CSVs in ETDataset's format, and the real ETTh2 file if there."""
+"""ETT windows for the Autoformer: synthetic CSVs in ETDataset's format, and the vendored real ETTh2 file."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import torch
 from alttrain.data import load_dataset
 from alttrain.errors import UserError
 
-SHARED_ETTH2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "ETTh2.csv.gz"
+VENDORED_ETTH2 = Path(__file__).resolve().parents[1] / "resources" / "ETTh2.csv.gz"  # see resources/README.md
 HEADER = "date,HUFL,HULL,MUFL,MULL,LUFL,LULL,OT"
 SMALL = {"verify": False, "download": False}
 
@@ -144,14 +144,12 @@ def test_ett_file_faults(tmp_path):
 
 
 def test_real_etth2_windows():
-    if not SHARED_ETTH2.is_file():
-        pytest.skip(f"{SHARED_ETTH2} not present (the ETTh2 copy is only in the development checkout)")
     for pred_len, counts in ((192, [8353, 2689, 2689]), (720, [7825, 2161, 2161])):
         data = load_dataset({"name": "etth2", "pred_len": pred_len, "download": False},
-                            root=Path("/nonexistent"), search_paths=(SHARED_ETTH2.parent,))
+                            root=Path("/nonexistent"), search_paths=(VENDORED_ETTH2.parent,))
         assert [len(data.train), len(data.val), len(data.test)] == counts
     assert data.info["files"][0]["verified"] is True
-    raw = pd.read_csv(SHARED_ETTH2)
+    raw = pd.read_csv(VENDORED_ETTH2)
     np.testing.assert_allclose(data.info["mean"], raw.iloc[:8640, 1:].mean().to_numpy(), rtol=1e-12)
     _, y = data.val.take(torch.tensor([0]))
     expected = (raw.iloc[8640:8640 + 720, 1:].to_numpy() - data.info["mean"]) / data.info["std"]

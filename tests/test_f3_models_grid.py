@@ -121,8 +121,8 @@ def test_paper_grid_uses_the_authors_settings():
     }
 
 
-def test_configured_learning_rates_equal_the_published_facts(shared_reference: Path):
-    facts = yaml.safe_load((shared_reference / "f3/facts.yaml").read_text())["learning_rates"]["table"]
+def test_configured_learning_rates_equal_the_published_facts(reference: Path):
+    facts = yaml.safe_load((reference / "f3/facts.yaml").read_text())["learning_rates"]["table"]
     for scale in ("smoke", "cpu", "paper"):
         table = config(scale)["f3"]["learning_rates"]
         for row, rates in facts.items():

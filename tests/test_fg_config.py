@@ -83,29 +83,29 @@ def _authors_id(approach: str, k: str) -> str:
     return ("fg_k1" if k == 1 else f"fg_mean_k{k}") if approach == "fg-mean" else f"frog_k{k}"
 
 
-def test_learning_rates_equal_the_shared_reference(shared_reference):
+def test_learning_rates_equal_the_authors_tables(reference):
     """The project's own copies (resources/fg) hold the authors' values exactly."""
     names = {"sphere": "sphere", "rosenbrock": "rosenbrock", "styblinski-tang": "styblinski_tang"}
-    for row in _read(shared_reference / "multitangent" / "lrs_math_with_search_loss.csv"):
+    for row in _read(reference / "multitangent" / "lrs_math_with_search_loss.csv"):
         approach = _authors_id(row["gradient_approach"], row["k"])
         assert fg_grid.math_learning_rate(names[row["function"]], int(row["n"]), approach) == float(row["lr"])
     head = {
         (r["model"], r["dataset"], _authors_id(r["gradient_approach"], r["k"])): float(r["lr"])
-        for r in _read(shared_reference / "multitangent" / "lrs_sota_nns.csv")
+        for r in _read(reference / "multitangent" / "lrs_sota_nns.csv")
     }
-    for row in _read(shared_reference / "multitangent" / "lrs_sota_nns_with_search_loss.csv"):
+    for row in _read(reference / "multitangent" / "lrs_sota_nns_with_search_loss.csv"):
         approach = _authors_id(row["gradient_approach"], row["k"])
         task = f"{row['model']}_{row['dataset']}"
         assert fg_grid.nn_learning_rate(task, approach, "pre2025") == float(row["lr"])
         assert (
             fg_grid.nn_learning_rate(task, approach, "head") == head[(row["model"], row["dataset"], approach)]
         )
-    for row in _read(shared_reference / "multitangent" / "lrs_fc_nns_with_search_loss.csv"):
+    for row in _read(reference / "multitangent" / "lrs_fc_nns_with_search_loss.csv"):
         task = row["model"].replace("fc_w=", "fc_w")
         assert fg_grid.nn_learning_rate(task, _authors_id(row["gradient_approach"], row["k"])) == float(
             row["lr"]
         )
-    for row in _read(shared_reference / "multitangent" / "lrs_math__custom_tangents_with_search_loss.csv"):
+    for row in _read(reference / "multitangent" / "lrs_math__custom_tangents_with_search_loss.csv"):
         angle = re.search(r"specific_angle_(\d+)", row["optimizer"])
         aggregation = "mean" if row["gradient_approach"] == "fg-mean" else "orthogonal_projection"
         lr = fg_grid.custom_learning_rate(
@@ -114,7 +114,7 @@ def test_learning_rates_equal_the_shared_reference(shared_reference):
         assert lr == float(row["lr"])
 
 
-def test_published_file_holds_placeholders_and_references(shared_reference):
+def test_published_file_holds_placeholders_and_references(reference):
     from alttrain.verification.published import load_published
 
     data = load_published(REPO / "paper" / "published" / "fg.yaml", "fg")
@@ -126,7 +126,7 @@ def test_published_file_holds_placeholders_and_references(shared_reference):
             assert entries[f"fg_tab_sota/{approach}/{task}/test_acc"]["value"] is None
     assert sum(i.startswith("fg_tab_closed_form/") for i in entries) == 264
     names = {"sphere": "sphere", "rosenbrock": "rosenbrock", "styblinski-tang": "styblinski_tang"}
-    for row in _read(shared_reference / "multitangent" / "lrs_math_with_search_loss.csv"):
+    for row in _read(reference / "multitangent" / "lrs_math_with_search_loss.csv"):
         approach = _authors_id(row["gradient_approach"], row["k"])
         entry = entries[
             f"fg_ref/closed_form/{names[row['function']]}/n{row['n']}/{approach}/search_final_value"

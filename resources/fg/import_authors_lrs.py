@@ -1,6 +1,6 @@
 """Maintenance tool (not run by the workflow): convert the authors' LR tables into this folder's CSVs.
 
-Usage: python resources/fg/import_authors_lrs.py ../shared/reference/multitangent Reads the
+Usage: python resources/fg/import_authors_lrs.py tests/reference/multitangent. Reads the
 ``*_with_search_loss.csv`` copies of frog@fdd31d2 ``lrs/*.csv`` and ``lrs_sota_nns.csv`` of frog@7beb8cb and
 writes lrs_math.csv, lrs_math_custom_tangents.csv and lrs_nn.csv with the project's approach ids (bp, fg_k1,
 fg_mean_k{2,4,16}, frog_k{2,4,16}). Values are copied at full precision, never rounded.

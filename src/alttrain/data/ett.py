@@ -3,8 +3,9 @@ and ``etth2`` (hourly), 7 variables (HUFL, HULL, MUFL, MULL, LUFL, LULL, OT), as
 
 Source: ``ETTm2.csv`` / ``ETTh2.csv`` of github.com/zhouhaoyi/ETDataset (``ETT-small/``), or a gzipped copy
 ``<name>.csv.gz``, looked for in ``<root>/ett``, ``<root>`` and the search paths; downloaded from GitHub when
-absent (md5 checked). Offline only what a search path holds (``etth2`` from ``ETTh2.csv.gz``; ETTm2 has no
-offline route).
+absent (md5 checked). Offline only what a search path holds: ``etth2`` from the ``ETTh2.csv.gz`` vendored in
+``resources/`` (found through the default config's ``data.search_paths``; see ``resources/README.md``); ETTm2 has
+no offline route.
 
 As the Autoformer code (``Dataset_ETT_minute`` / ``Dataset_ETT_hour``, ``timeenc=1``) builds them:
 
