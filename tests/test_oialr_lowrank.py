@@ -421,3 +421,132 @@ def test_every_estimator_trains_sigma_after_the_switch(method):
     optimizer.step()
     moved = [n for n, p in model.named_parameters() if n in before and not torch.equal(p, before[n])]
     assert len(moved) == len([n for n in had_grad])
+
+
+def test_halve_every_epoch_follows_the_autoformer_type1_rule():
+    """The Autoformer code calls adjust_learning_rate(optimizer, epoch + 1) after each 0-based epoch with
+    lr = lr0 * 0.5 ** ((epoch - 1) // 1): epochs 1 and 2 (1-based) run at lr0, halving starts at epoch 3."""
+    from alttrain.schedules import Schedule
+
+    lr0, steps_per_epoch, epochs = 0.1, 3, 6
+    expected, lr = [], lr0  # the authors' loop, written out
+    for epoch in range(epochs):
+        expected += [lr] * steps_per_epoch
+        lr = lr0 * 0.5 ** ((epoch + 1 - 1) // 1)
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=lr0)
+    schedule = Schedule(optimizer, {"name": "halve_every_epoch"}, steps_per_epoch)
+    seen = []
+    for update in range(epochs * steps_per_epoch):
+        schedule.before_update(update)
+        seen.append(schedule.current_lr())
+    assert seen == pytest.approx(expected, rel=0, abs=1e-15)
+    assert seen[: 2 * steps_per_epoch] == [lr0] * (2 * steps_per_epoch)
+
+
+def test_reinit_shapes_false_keeps_the_rank_many_steps_after_a_cut():
+    """With ``reinit_shapes: false`` the authors zero U[:, k:], V^T[k:] and Sigma's tail, so the tail stays inert:
+    the weight's numerical rank is still <= k after many Adam steps (Adam's old moments keep moving Sigma's
+    tail)."""
+    model = _mlp((64, 64, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    spec = {"delay": 5, "stability_frequency": 10**6, "sigma_cutoff_fraction": 0.5, "reinit_shapes": False,
+            "keep_last_layer": False}
+    controller = build_controller(model, spec, optimizer)
+    _train_steps(model, optimizer, 5, controller)
+    k = controller.ranks["0"]
+    assert model[0].factors.rank == 64 and k == 32  # at most a 50 % cut per check
+    _train_steps(model, optimizer, 60, controller, start=6)
+    weight = model[0].weight.detach()
+    assert int(torch.linalg.matrix_rank(weight)) <= k
+    u, vt = model[0].factors.u, model[0].factors.vt
+    assert not u[:, k:].any() and not vt[k:].any()
+
+
+@pytest.mark.parametrize(("s", "expected"), [(0, [1, 2, 3, 4, 5, 6, 7]), (1, [1, 2, 3, 4, 5, 6, 7]),
+                                             (2, [1, 3, 5, 7]), (3, [1, 4, 7])])
+def test_stable_update_delay_skips_s_minus_one_checks(monkeypatch, s, expected):
+    """The authors set stable_delay = s after a layer's update and decrement it in the same check's last loop,
+    so an updated layer sits out s - 1 checks (s = 1 skips none)."""
+    controller = OIALRController(
+        nn.Sequential(*[nn.Linear(8, 8) for _ in range(4)]), None,
+        OIALROptions(delay=1, stability_frequency=1, stable_update_delay=s),
+    )
+    updated: list[int] = []
+    monkeypatch.setattr(controller, "_update_layer",
+                        lambda name: updated.append(controller.checks) if name == controller.targets[0] else None)
+    for update in range(1, 8):
+        controller.after_step(update)
+    assert controller.checks == 7 and updated == expected
+
+
+def test_delay_zero_converts_at_once_and_never_checks_like_the_authors():
+    """The authors' first check is at call count == delay; with delay 0 the counter (incremented before the
+    comparison) never equals it, so the ranks stay full. full_rank_warmup false with delay d checks at d, d + nu."""
+    model = _mlp()
+    controller = build_controller(model, {"delay": 0, "stability_frequency": 2, "sigma_cutoff_fraction": 0.9,
+                                          "keep_last_layer": False}, None)
+    assert controller.phase == "low_rank"
+    for update in range(1, 11):
+        controller.after_step(update)
+    assert controller.checks == 0 and controller.ranks == {"0": 12, "2": 16, "4": 10}
+    model = _mlp()
+    controller = build_controller(model, {"delay": 3, "stability_frequency": 2, "full_rank_warmup": False,
+                                          "keep_last_layer": False}, None)
+    assert controller.phase == "low_rank"
+    checks = []
+    for update in range(1, 10):
+        controller.after_step(update)
+        checks.append(controller.checks)
+    assert checks == [0, 0, 1, 1, 2, 2, 3, 3, 4]
+
+
+def test_attention_with_separate_qkv_projections_is_refused():
+    """The authors convert separate q/k/v projections (kdim or vdim != embed_dim); this artifact does not, and
+    says so instead of silently training them full rank."""
+    from alttrain.errors import UserError
+
+    class Cross(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = nn.MultiheadAttention(16, 4, kdim=8, vdim=8, batch_first=True)
+
+    with pytest.raises(UserError, match="attention.*separate q/k/v"):
+        build_controller(Cross(), {"delay": 1}, None)
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_freeze_converted_biases_reproduces_the_authors_untrained_biases(frozen):
+    """The authors give a converted layer a new bias Parameter that never enters the optimizer: it keeps its
+    value after the switch but still counts as trainable. Default: biases keep training (the method's intent)."""
+    model = _mlp((12, 40, 40, 10))  # 0 and 2 converted, 4 kept full rank (keep_last_layer)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    controller = build_controller(model, {"delay": 2, "stability_frequency": 3, "sigma_cutoff_fraction": 0.3,
+                                          "freeze_converted_biases": frozen}, optimizer)
+    _train_steps(model, optimizer, 2, controller)
+    at_switch = {name: model.get_submodule(name).bias.detach().clone() for name in ("0", "2", "4")}
+    _train_steps(model, optimizer, 6, controller, start=3)
+    moved = {name: not torch.equal(model.get_submodule(name).bias, value) for name, value in at_switch.items()}
+    assert moved == {"0": not frozen, "2": not frozen, "4": True}
+    assert all(model.get_submodule(name).bias.requires_grad for name in at_switch)  # counted as trainable
+    assert controller.ranks["2"] < 40  # a cut (a swap of Sigma in the optimizer) happened after the switch
+
+
+def test_freeze_converted_biases_survives_a_resume():
+    spec = {"delay": 2, "stability_frequency": 2, "sigma_cutoff_fraction": 0.6, "keep_last_layer": False,
+            "freeze_converted_biases": True}
+    model = _mlp((12, 40, 40, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    controller = build_controller(model, spec, optimizer)
+    _train_steps(model, optimizer, 5, controller)
+    saved = copy.deepcopy((controller.state_dict(), model.state_dict(), optimizer.state_dict()))
+    resumed_model = _mlp((12, 40, 40, 10))
+    resumed_optimizer = torch.optim.Adam(resumed_model.parameters(), lr=1e-2)
+    resumed = build_controller(resumed_model, spec, resumed_optimizer)
+    resumed.load_state_dict(saved[0])
+    resumed_model.load_state_dict(saved[1])
+    resumed_optimizer.load_state_dict(saved[2])
+    _train_steps(model, optimizer, 4, controller, start=6)
+    _train_steps(resumed_model, resumed_optimizer, 4, resumed, start=6)
+    x = torch.randn(7, 12)
+    assert torch.allclose(model(x), resumed_model(x), atol=1e-6)
+    assert torch.equal(resumed_model[0].bias, saved[1]["0.bias"])

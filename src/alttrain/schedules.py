@@ -2,7 +2,9 @@
 
 * ``cosine``: timm's ``CosineLRScheduler`` with warm-up, counted in updates
   (docs/methods/oialr.md#learning-rate-schedule).
-* ``halve_every_epoch``: the Autoformer ``type1`` rule, lr = lr0 * 0.5 ** epoch.
+* ``halve_every_epoch``: the Autoformer ``type1`` rule. The Autoformer code sets lr = lr0 * 0.5 ** ((e - 1) // 1)
+  after each epoch e (1-based) for the next one, so epochs 1 and 2 both run at lr0 and 0-based epoch j runs at
+  lr0 * 0.5 ** max(0, j - 1).
 """
 
 from __future__ import annotations
@@ -45,9 +47,9 @@ class Schedule:
         if self._timm is not None:
             self._timm.step_update(update)
         elif self.kind == "halve_every_epoch":
-            epoch = update // self.steps_per_epoch
+            halvings = max(0, update // self.steps_per_epoch - 1)  # epochs 0 and 1 (0-based) at lr0
             for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-                group["lr"] = base * 0.5**epoch
+                group["lr"] = base * 0.5**halvings
 
     def current_lr(self) -> float:
         """Learning rate of the first parameter group."""

@@ -92,7 +92,7 @@ def _bench_controller(record: CaseRecord, settings: Settings) -> None:
 
     model = _vit(data, settings.tiny).to(device).train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    # delay 0: the switch happens when the controller is built; no check before update 10**9
+    # delay 0: the switch happens when the controller is built and no check follows (as the authors)
     controller = build_controller(model, {"delay": 0, "stability_frequency": 10**9}, optimizer)
 
     def train_step() -> None:
@@ -107,7 +107,8 @@ def _bench_controller(record: CaseRecord, settings: Settings) -> None:
     updater_opt = torch.optim.AdamW([p for p in updater_model.parameters() if p.requires_grad], lr=1e-4)
     updater = build_controller(
         updater_model,
-        {"delay": 0, "stability_frequency": 1, "network_layer_perc_step": 0.0, "fixed_inner_dim": True},
+        {"delay": 1, "full_rank_warmup": False, "stability_frequency": 1, "network_layer_perc_step": 0.0,
+         "fixed_inner_dim": True},  # converted now, a check at every update from 1 on
         updater_opt,
     )
     updates = itertools.count(1)

@@ -24,7 +24,7 @@ from alttrain import distributed
 from alttrain.errors import UserError
 from alttrain.lowrank.layers import CONV_TYPES, FORWARD_MODES, LowRankFactors, convert_module, weight_name
 from alttrain.lowrank.linalg import thin_svd, truncation_rank
-from alttrain.lowrank.optim_state import slice_to, swap_parameter, zeros_like_param
+from alttrain.lowrank.optim_state import remove_parameter, slice_to, swap_parameter, zeros_like_param
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,17 @@ class OIALROptions:
     default off).
 
     Attributes:
-        delay: d, full-rank updates before the switch (also the update of the first check).
+        delay: d, full-rank updates before the switch (also the update of the first check); 0 converts at
+        once and never checks (the authors' counter never meets a first check at 0).
         stability_frequency: nu, updates between checks.
         sigma_cutoff_fraction: beta, singular values below beta * S[0] are cut.
         network_layer_perc_step: p, the checked set grows by int((L - 1) * p) layers (deepest first) per
-        check. stable_update_delay: s, checks a layer sits out after it was updated.
+        check. stable_update_delay: s; a layer updated at a check sits out the next s - 1 checks (the
+        authors' counting).
         keep_first_layer: the first eligible layer stays full rank.
         keep_last_layer: the last converted layer stays full rank (not the head when the head is ineligible).
         full_rank_warmup: False converts when the controller is built.
-        reinit_shapes: True shrinks U, Sigma, V^T; False zeroes Sigma's tail instead.
+        reinit_shapes: True shrinks U, Sigma, V^T; False zeroes their tails instead (U[:, k:], V^T[k:], Sigma).
         fixed_inner_dim: never truncate (fixed-rank ablation).
         inner_dim_init_ratio: initial rank as a fraction of min(m, n).
         min_dim_fraction: rank floor as a fraction of the layer's smaller dimension (authors: 0.01).
@@ -53,6 +55,9 @@ class OIALROptions:
             (docs/methods/oialr.md#authors-code-what-is-kept).
         ddp_eval_counting_quirk: with ``count_forward_calls``, also count evaluation forwards after the
         switch.
+        freeze_converted_biases: the authors' behaviour: a converted layer's bias (attention: ``in_proj_bias``)
+        leaves the optimizer at the switch, so it keeps its value, yet still counts as trainable
+        (``requires_grad`` stays true). Default false: the biases keep training, as the method intends.
     """
 
     delay: int = 1000
@@ -72,6 +77,7 @@ class OIALROptions:
     bf16_rotation_quirk: bool = False
     count_forward_calls: bool = False
     ddp_eval_counting_quirk: bool = False
+    freeze_converted_biases: bool = False
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> OIALROptions:
@@ -101,7 +107,7 @@ def eligible(module: nn.Module) -> bool:
     """
     if isinstance(module, nn.MultiheadAttention):
         if not module._qkv_same_embed_dim or module._parameters.get("in_proj_weight") is None:
-            return False  # separate q/k/v weights (kdim != embed_dim) are not handled
+            return False  # separate q/k/v weights: refused by the controller (_refuse_separate_qkv)
     elif not isinstance(module, (nn.Linear, *CONV_TYPES)):
         return False
     weight = module._parameters.get(weight_name(module))
@@ -111,6 +117,18 @@ def eligible(module: nn.Module) -> bool:
     if isinstance(module, CONV_TYPES):
         return not cols < rows / 10
     return min(rows, cols) > max(rows, cols) / 10
+
+
+def _refuse_separate_qkv(model: nn.Module) -> None:
+    """A :class:`UserError` for attention with separate q/k/v weights (kdim or vdim != embed_dim): the authors
+    convert each of the three, this artifact has no low-rank form for them."""
+    for name, module in model.named_modules():
+        if isinstance(module, nn.MultiheadAttention) and not module._qkv_same_embed_dim:
+            raise UserError(
+                f"OIALR: nn.MultiheadAttention {name!r} has separate q/k/v projections (kdim/vdim != embed_dim); "
+                "the authors convert each of them to low rank, this artifact does not. Use kdim = vdim = "
+                "embed_dim (one packed projection), or leave this model out of OIALR."
+            )
 
 
 def eligible_layers(model: nn.Module) -> list[str]:
@@ -130,6 +148,7 @@ class OIALRController:
         self.options = options
         self.original_total = sum(p.numel() for p in model.parameters())
         self.original_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        _refuse_separate_qkv(model)
         targets = eligible_layers(model)
         if options.keep_first_layer:
             targets = targets[1:]
@@ -188,6 +207,7 @@ class OIALRController:
                 old = module._parameters[weight_name(module)]
                 factors = convert_module(module, rank=rank, forward_mode=self.options.forward)
                 swap_parameter(self.optimizer, old, factors.sigma, zeros_like_param(factors.sigma))
+                self._freeze_bias(module)
             elif module.factors.rank != rank:
                 self._replace_factors(
                     name,
@@ -230,9 +250,18 @@ class OIALRController:
                 [factors.u.data, factors.sigma.data, factors.vt.data], src=distributed.owner_of(index)
             )
             swap_parameter(self.optimizer, old, factors.sigma, zeros_like_param(factors.sigma))
+            self._freeze_bias(module)
             self.ranks[name] = factors.rank
         self.phase = "low_rank"
-        self.next_check = self.options.delay if self.options.delay > 0 else self.options.stability_frequency
+        # the first check is at update d; with d = 0 the authors' counter never meets it: no check at all
+        self.next_check = self.options.delay if self.options.delay > 0 else math.inf
+
+    def _freeze_bias(self, module: nn.Module) -> None:
+        """With ``freeze_converted_biases``: the converted module's bias leaves the optimizer (authors)."""
+        if self.options.freeze_converted_biases:
+            bias = module._parameters.get("in_proj_bias" if isinstance(module, nn.MultiheadAttention) else "bias")
+            if bias is not None:
+                remove_parameter(self.optimizer, bias)
 
     def _check(self) -> None:
         """One stability check: the deepest ``counter`` layers are re-diagonalised and truncated."""
@@ -246,7 +275,8 @@ class OIALRController:
                 self.stable_delay[name] -= 1
                 continue
             self._update_layer(name)
-            self.stable_delay[name] = self.options.stable_update_delay
+            # the authors set s and decrement it in the same check, so an updated layer sits out s - 1 checks
+            self.stable_delay[name] = max(self.options.stable_update_delay - 1, 0)
 
     # ------------------------------------------------------------------ one layer
     def _factors(self, name: str) -> LowRankFactors:
@@ -256,7 +286,13 @@ class OIALRController:
     def _update_layer(self, name: str) -> None:
         """Sigma = U_s S V_s^T; U <- U U_s, V^T <- V_s^T V^T, Sigma <- diag(S); then cut to the new rank."""
         factors = self._factors(name)
-        svd = self._owner_svd(factors.sigma, owner=distributed.owner_of(self.targets.index(name)))
+        k_prev = self.ranks[name]
+        sigma = factors.sigma.detach().clone()
+        # reinit_shapes false: U[:, k:] and V^T[k:] are zero, so Sigma's tail (which Adam's old moments keep
+        # moving) does not enter W; zeroing it first makes S the singular values of W itself
+        sigma[k_prev:, :] = 0
+        sigma[:, k_prev:] = 0
+        svd = self._owner_svd(sigma, owner=distributed.owner_of(self.targets.index(name)))
         if svd is None:
             return  # NaN/inf Sigma (a diverging run): leave the layer as it is
         u_s, s, vt_s = svd  # (k, k), (k,), (k, k), float32
@@ -266,7 +302,6 @@ class OIALRController:
             bf16 = torch.bfloat16
             u_new = (factors.u.to(bf16).float() @ u_s.to(bf16).float()).to(bf16).float()
             vt_new = (vt_s.to(bf16).float() @ factors.vt.to(bf16).float()).to(bf16).float()
-        k_prev = self.ranks[name]
         min_dim = int(math.floor(self.options.min_dim_fraction * factors.full_rank))
         k_new = (
             k_prev
@@ -281,12 +316,15 @@ class OIALRController:
             new.vt.copy_(vt_new[:k_new])
             self._replace_factors(name, new, slice_to(k_new, rotation))
         else:
+            # reinit_shapes false: the tail is zeroed instead of removed, in U, V^T and Sigma as the authors do,
+            # so it stays inert (W keeps rank <= k_new however Sigma's tail moves)
+            u_new[:, k_new:] = 0
+            vt_new[k_new:] = 0
+            s = s.clone()
+            s[k_new:] = 0
             factors.u.copy_(u_new)
             factors.vt.copy_(vt_new)
-            sigma = torch.diag(s)
-            sigma[k_new:, :] = 0  # reinit_shapes false: the tail is zeroed instead of removed
-            sigma[:, k_new:] = 0
-            factors.sigma.copy_(sigma)
+            factors.sigma.copy_(torch.diag(s))
             if rotation is not None:
                 self._transform_state(factors.sigma, slice_to(factors.rank, rotation))
         self.ranks[name] = k_new

@@ -46,6 +46,23 @@ def swap_parameter(
     return found
 
 
+def remove_parameter(optimizer: torch.optim.Optimizer | None, param: torch.Tensor) -> bool:
+    """Take ``param`` out of the optimizer's groups and state (it keeps ``requires_grad`` and its value).
+
+    Returns:
+        True when ``param`` was in a parameter group.
+    """
+    if optimizer is None:
+        return False
+    found = False
+    for group in optimizer.param_groups:
+        kept = [p for p in group["params"] if p is not param]
+        found |= len(kept) != len(group["params"])
+        group["params"] = kept
+    optimizer.state.pop(param, None)
+    return found
+
+
 def zeros_like_param(new: torch.Tensor) -> StateTransform:
     """State transform of the switch: every moment becomes zeros of ``new``'s shape."""
     return lambda key, value: torch.zeros_like(new, dtype=value.dtype)
