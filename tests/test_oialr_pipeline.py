@@ -220,6 +220,22 @@ def test_collect_tidies_stability_and_derives_the_table_columns(tmp_path):
     status = frames["experiment_status.csv"].set_index("experiment")
     assert status.loc["e2_vit_b16", "status"] == "not run" and len(status) == 5
     assert {"d (delay)", "beta (cutoff)"} <= set(frames["hparams.csv"]["parameter"])
+    # every training time says which low-rank forward it was measured with (the authors rebuild W: dense)
+    assert dict(zip(e1["run_id"], e1["forward"], strict=True)) == {
+        "baseline": "full rank", "oialr": "auto", "oialr_tuned": "auto"}
+    hparams = frames["hparams.csv"].set_index(["experiment", "variant", "parameter"])["value"]
+    assert hparams[("e1_vit", "oialr", "forward")] == "auto"
+    assert hparams[("e1_vit", "oialr", "biases of converted layers")] == "trained"
+    assert hparams[("e4_autoformer_192", "oialr", "biases of converted layers")] == "frozen (authors)"
+
+
+def test_paper_scale_runs_oialr_as_the_authors_code():
+    """Where results and times are compared with the authors' numbers: frozen converted biases, W rebuilt."""
+    config = _config("paper", imagenet="/data/imagenet")
+    runs = [r for r in training_runs(config["oialr"], Settings.from_config(config)) if r["run_id"] != "baseline"]
+    assert runs and all(
+        r["lowrank"]["freeze_converted_biases"] and r["lowrank"]["forward"] == "dense" for r in runs
+    )
 
 
 def test_reference_curves_are_the_authors_csv(tmp_path):
@@ -284,6 +300,7 @@ def test_every_oialr_figure_and_table_is_produced(tmp_path, with_runs):
         e1 = results[results["experiment"].str.startswith("E1")].set_index("method")
         assert e1.loc["OIALR", "top-1 (%)"] == "80.50 ± 0.71"  # mean and sample std of 80 and 81
         assert e1.loc["OIALR", "% trainable"] == "40.00"
+        assert e1.loc["OIALR", "low-rank forward"] == "auto" and e1.loc["baseline (full rank)", "low-rank forward"] == "full rank"
     hparams = tables["oialr_tab_hparams"].build(
         {n: frames[n] for n in tables["oialr_tab_hparams"].SPEC.inputs}, Context("cpu")
     )

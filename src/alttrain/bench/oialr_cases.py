@@ -2,8 +2,9 @@
 (docs/methods/oialr.md#the-oialr-algorithm).
 
 * Low-rank Linear 768 -> 3072 on (256, 65, 768) inputs: forward + backward (input and Sigma/bias gradients)
-  at rank fractions 1, 0.5, 0.25, 0.1 of min(m, n) over the full-rank ``nn.Linear`` (``forward: auto``, the
-  layer's default: thin products when they are cheaper than rebuilding W).
+  at rank fractions 1, 0.5, 0.25, 0.1 of min(m, n) over the full-rank ``nn.Linear``, in both forward modes:
+  ``auto`` (the layer's default: thin products when they are cheaper than rebuilding W) and ``dense`` (W = U
+  Sigma V^T rebuilt every call, as the authors' code and the paper scale).
 * The CIFAR-10 mini-ViT (timm, 42.7 M parameters) after the switch to low rank: one AdamW training step, one
   ``after_step`` of the controller on a step without a rank update, and one rank update ("stability check")
   over all 24 low-rank layers (``network_layer_perc_step: 0`` selects every layer; ``fixed_inner_dim`` keeps
@@ -49,14 +50,16 @@ def _bench_layer(record: CaseRecord, settings: Settings) -> None:
     torch.manual_seed(0)
     variants = {"full rank nn.Linear": _layer_step(nn.Linear(d_in, d_out).to(device), x, grad_out)}
     paths = []
-    for fraction in FRACTIONS:
+    for mode, fraction in itertools.product(("auto", "dense"), FRACTIONS):
         torch.manual_seed(0)
         layer = nn.Linear(d_in, d_out).to(device)
-        factors = convert_module(layer, init_ratio=fraction)
-        rows, cols = factors.shape_2d
-        path = "factorized" if use_factorized(layer.forward_mode, rows, cols, factors.rank, batch * tokens) else "dense"
-        paths.append(f"{fraction}: rank {factors.rank} ({path})")
-        variants[f"rank fraction {fraction}"] = _layer_step(layer, x, grad_out)
+        factors = convert_module(layer, init_ratio=fraction, forward_mode=mode)
+        if mode == "auto":
+            rows, cols = factors.shape_2d
+            path = "factorized" if use_factorized(mode, rows, cols, factors.rank, batch * tokens) else "dense"
+            paths.append(f"{fraction}: rank {factors.rank} (auto: {path})")
+        prefix = "" if mode == "auto" else "forward dense, "
+        variants[f"{prefix}rank fraction {fraction}"] = _layer_step(layer, x, grad_out)
     record.sizes["low-rank Linear"] = f"{d_in} -> {d_out}, input ({batch}, {tokens}, {d_in}); " + ", ".join(paths)
     # why fewer rounds and no FLOP count: one full-rank call is ~5 s on one core; the ratios are large
     heavy = dataclasses.replace(settings, repeats=min(settings.repeats, 3), warmup=1, flops=False)
@@ -100,6 +103,15 @@ def _bench_controller(record: CaseRecord, settings: Settings) -> None:
         nn.functional.cross_entropy(model(x), y).backward()
         optimizer.step()
 
+    dense_model = _vit(data, settings.tiny).to(device).train()  # W rebuilt every step, as the authors' code
+    dense_opt = torch.optim.AdamW([p for p in dense_model.parameters() if p.requires_grad], lr=1e-4)
+    build_controller(dense_model, {"delay": 0, "forward": "dense"}, dense_opt)
+
+    def dense_train_step() -> None:
+        dense_opt.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(dense_model(x), y).backward()
+        dense_opt.step()
+
     def idle_after_step() -> None:
         controller.after_step(1)  # update 1 < next check: the common case, no rank update
 
@@ -128,6 +140,7 @@ def _bench_controller(record: CaseRecord, settings: Settings) -> None:
         "mini-ViT",
         {
             "training step (low rank, AdamW)": train_step,
+            "training step (low rank, AdamW, forward dense)": dense_train_step,
             "controller.after_step without update": idle_after_step,
             f"rank update, all {layers} layers": rank_update,
         },

@@ -5,7 +5,9 @@ plan (:func:`alttrain.grids.oialr.experiment_plan`) into files that exist at eve
 
 * ``collected_final.csv``: one row per run and seed, with ``top1`` (last-epoch test accuracy, %), ``mse`` /
   ``mae`` (test error at the best validation epoch, the Autoformer protocol), ``trainable_pct``,
-  ``compression_pct``, ``train_time_s``;
+  ``compression_pct``, ``train_time_s`` and ``forward`` (the low-rank forward the time was measured with:
+  ``dense`` rebuilds W = U Sigma V^T every step as the authors' code, ``auto`` uses thin products where they
+  are cheaper; ``full rank`` for the baseline);
 * ``collected_curves.csv``: per epoch (stability columns moved out);
 * ``collected_stability.csv``: the basis-stability analysis in long form (:func:`tidy_stability`);
 * ``stability_summary.csv``: first / minimum / final mean stability per run and series;
@@ -141,6 +143,7 @@ def final_table(finals: pd.DataFrame, plan: list[dict[str, Any]]) -> pd.DataFram
                 "trainable_pct",
                 "compression_pct",
                 "train_time_s",
+                "forward",
             ]
         )
     out = finals.copy()
@@ -154,7 +157,20 @@ def final_table(finals: pd.DataFrame, plan: list[dict[str, Any]]) -> pd.DataFram
     compression = out.get("final_compression_pct", nan)
     out["compression_pct"] = compression.where(out["run_id"] != "baseline", 100.0)  # nothing stored beyond W
     out["train_time_s"] = out["wall_time_s"]
+    forwards = {
+        (p["experiment"], variant): forward_mode(fields.get("lowrank"))
+        for p in plan
+        for variant, fields in p.get("variants", {}).items()
+    }
+    out["forward"] = [forwards.get(key, "") for key in zip(out["experiment"], out["run_id"], strict=True)]
     return out.drop(columns=[c for c in out.columns if c.startswith(("final_", "best_")) and "/" in c])
+
+
+def forward_mode(lowrank: dict[str, Any] | None) -> str:
+    """The low-rank forward of a variant's ``lowrank`` entry (``full rank`` when it trains no factors)."""
+    if not lowrank or lowrank.get("mode", "oialr") != "oialr":
+        return "full rank"
+    return lowrank.get("forward", "auto")
 
 
 def status_table(plan: list[dict[str, Any]], scale: str) -> pd.DataFrame:
@@ -210,6 +226,10 @@ def hparams_table(plan: list[dict[str, Any]], scale: str) -> pd.DataFrame:
                         "beta (cutoff)": lowrank.get("sigma_cutoff_fraction"),
                         "p (layer step)": lowrank.get("network_layer_perc_step", 0.1),
                         "s (stable delay)": lowrank.get("stable_update_delay", 0),
+                        "forward": forward_mode(lowrank),
+                        "biases of converted layers": (
+                            "frozen (authors)" if lowrank.get("freeze_converted_biases") else "trained"
+                        ),
                     }
                 )
             elif lowrank.get("mode") == "stability":
