@@ -230,11 +230,13 @@ def test_collect_tidies_stability_and_derives_the_table_columns(tmp_path):
 
 
 def test_paper_scale_runs_oialr_as_the_authors_code():
-    """Where results and times are compared with the authors' numbers: frozen converted biases, W rebuilt."""
+    """Where results and times are compared with the authors' numbers: frozen converted biases, W rebuilt, the
+    authors' forward-call counting."""
     config = _config("paper", imagenet="/data/imagenet")
     runs = [r for r in training_runs(config["oialr"], Settings.from_config(config)) if r["run_id"] != "baseline"]
     assert runs and all(
-        r["lowrank"]["freeze_converted_biases"] and r["lowrank"]["forward"] == "dense" for r in runs
+        r["lowrank"]["freeze_converted_biases"] and r["lowrank"]["forward"] == "dense"
+        and r["lowrank"]["count_forward_calls"] for r in runs
     )
 
 
