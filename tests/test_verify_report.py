@@ -48,7 +48,7 @@ def test_summary_lists_counts_and_each_failure_with_both_values(report):
         "1",
     ]  # pass, fail, not comparable, not transcribed, not run
     failure = next(line for line in text.splitlines() if "e_fail" in line)
-    assert "reproduced 90 vs published 50" in failure and "mnist5k" in failure
+    assert "reproduced 90 ± 1.4 vs published 50" in failure and "mnist5k" in failure
     assert len(text.splitlines()) <= 24, "one screen"
 
 
@@ -125,7 +125,7 @@ def test_cli_writes_the_four_files_and_prints_the_summary(tmp_path, env_with_ven
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "e_fail: reproduced 90 vs published 50" in result.stdout
+    assert "e_fail: reproduced 90 ± 1.4 vs published 50" in result.stdout
     report = json.loads((out / "report.json").read_text())
     assert {e["id"]: e["status"] for e in report["entries"]}["e_pass"] == "pass"
     markdown = (out / "report.md").read_text()

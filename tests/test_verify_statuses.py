@@ -162,7 +162,7 @@ def test_not_transcribed_wins_and_still_reports_the_reproduction():
         ({"select": {"approach": "frog"}}, fc_frame(), "no CSV rows match"),
         ({"metric": "top1"}, fc_frame(), "'top1'"),
         ({"select": {"optimizer": "sgd"}}, fc_frame(), "'optimizer'"),
-        ({}, fc_frame().assign(acc=float("nan")), "not finite"),
+        ({}, fc_frame().assign(acc=float("nan")), "missing in every selected row"),
         ({}, pd.DataFrame(), "no rows"),
     ],
 )

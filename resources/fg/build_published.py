@@ -40,7 +40,6 @@ SOTA = {
     "vit_cifar10": "ViT CIFAR-10",
 }
 PAPER = "paper (not transcribed)"
-ROSENBROCK_BASINS = 4.0  # f at the local minimum near (-1, 1, ..., 1) is 3.70-3.99, at the global one 0
 SRC_MATH = (
     "authors' code frog@fdd31d2 lrs/lrs_math.csv, column loss: f(x) at the end of the authors' seed-0 "
     "learning-rate-search run with this step size (early-stopping patience 100)"
@@ -57,25 +56,28 @@ SRC_SOTA = (
     "authors' code frog@fdd31d2 lrs/lrs_sota_nns.csv, column loss: validation cross-entropy at the end of "
     "the seed-0 50-epoch learning-rate-search run"
 )
+RANK_ALPHA = 0.1  # stated per-cell false-alarm rate of the rank rule (achieved: 2/21 = 9.5 % with 20 seeds)
 TOLERANCE_RULE = (
     "The paper's result tables could not be obtained: every table cell is a null placeholder (status 'not "
     "transcribed') with its id, ready to be filled from the PDF. Accuracies (%) are then compared "
     "within max(2 x std, 0.5 points), std being the larger of the published and the reproduced spread over "
-    "seeds. The reference values are the authors' own learning-rate-search results (one seed-0 run each, "
-    "taken from their code; not printed in the paper). A reference is compared with the mean over our seeds "
-    "within max(3 x s, floor), s being the standard deviation over our seeds (the authors' single run is one "
-    "draw of that distribution); the floor absorbs float32 rounding of converged runs and the selection bias "
-    "of the search (the reported run is the best-scoring of 100 evaluations): closed-form values 1e-6 + 2 % "
-    "of |reference|, validation losses 10 % of the reference, and 4.0 for converged Rosenbrock cells "
-    "(reference below 5): whether a run ends in the global minimum 0 or in the local minimum near 3.99 "
-    "depends on its random tangents. Closed-form references are compared on the value at the search's "
+    "seeds; closed-form table means within 3 x std (float rounding 1e-6 as the only floor). The reference "
+    "values are the authors' own learning-rate-search results, one seed-0 run each (taken from their code; not "
+    "printed in the paper), so each is one draw: it is ranked among our seeds (rank rule, per-cell false-alarm "
+    "rate 10 %; with N = 20 seeds the band is ranks 1-19 of 0-20 and the rate achieved 2/21 = 9.5 %; diverged "
+    "seeds rank worst; ties within float round-off take any rank), and per function the ranks of all references "
+    "are tested for uniformity (Kolmogorov-Smirnov, fails below p = 0.01). Styblinski-Tang is shown as the gap "
+    "f - f* (ranks are the same). The search picked each step size as the best of its candidates on this very "
+    "run, so a reference may be a little better than a fresh draw (selection bias); the calibration test would "
+    "show that as an excess of low ranks. Closed-form references are compared on the value at the search's "
     "stopping rule (patience 100, column final_value_search) at the cpu and paper scales, where the "
-    "closed-form experiments run at the authors' settings; network references only at the paper scale (FC; "
-    "the ResNet18/ViT searches ran 50 epochs instead of 200 and are shown, not compared). Learning rates are "
-    "configuration: the value each run used must equal the authors' within 1e-9 relative. Claims use slack "
-    "only where Monte-Carlo noise of 1,000 samples could otherwise flip a comparison of nearly equal means; "
-    "closed-form claims compare medians over the seeds (final values are heavy-tailed: a seed may stall in "
-    "the Rosenbrock valley)."
+    "closed-form experiments run at the authors' settings; network references only at the paper scale and "
+    "only with at least 19 seeds (FC; the ResNet18/ViT searches ran 50 epochs instead of 200 and are shown, not "
+    "compared). Learning rates are configuration checks, counted apart from the results: the value each run "
+    "used must equal the authors' within 1e-9 relative. Claims use slack only where Monte-Carlo noise of 1,000 "
+    "samples could otherwise flip a comparison of nearly equal means; closed-form claims compare medians over "
+    "the seeds (final values are heavy-tailed: a seed may stall in the Rosenbrock valley), diverged seeds "
+    "counting as worst. Claims that hold by construction (same tangent draws) are sanity checks, counted apart."
 )
 
 
@@ -85,7 +87,8 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 
 def _entry(
-    id_, artifact, row, column, value, source, experiment, select, metric, scales, tolerance, note=None
+    id_, artifact, row, column, value, source, experiment, select, metric, scales, tolerance, note=None,
+    kind="result", gap_to=None,
 ):
     entry = {
         "id": id_,
@@ -103,13 +106,13 @@ def _entry(
         "comparable_scales": scales,
         "tolerance": tolerance,
     }
+    if kind != "result":
+        entry["kind"] = kind
+    if gap_to:
+        entry["gap_to"] = gap_to
     if note:
         entry["note"] = note
     return entry
-
-
-def _floor(value: float) -> float:
-    return float(f"{1e-6 + 0.02 * abs(value):.6g}")
 
 
 def paper_placeholders(math_loss: dict) -> list[dict]:
@@ -152,7 +155,6 @@ def paper_placeholders(math_loss: dict) -> list[dict]:
     for function, title in FUNCTIONS.items():
         for n in DIMS:
             for approach in APPROACHES:
-                floor = _floor(math_loss[(function, n, approach)])
                 entries.append(
                     _entry(
                         f"fg_tab_closed_form/{function}/n{n}/{approach}/final_value",
@@ -165,7 +167,7 @@ def paper_placeholders(math_loss: dict) -> list[dict]:
                         {"n": n, "approach": approach},
                         "final_value",
                         ["cpu", "paper"],
-                        {"std": 3.0, "abs_floor": floor},
+                        {"std": 3.0, "abs_floor": 1e-6},
                         "only if the paper prints such a table (unknown); mean final value over 5 seeds, "
                         "patience 50",
                     )
@@ -182,11 +184,6 @@ def references(math_rows, custom_rows, nn_rows) -> list[dict]:
             row["approach"],
             float(row["search_loss"]),
         )
-        floor = _floor(value)
-        if (
-            function == "rosenbrock" and value < 5
-        ):  # converged: the basin of 0 or of the local minimum 3.7-3.99
-            floor = ROSENBROCK_BASINS
         entries.append(
             _entry(
                 f"fg_ref/closed_form/{function}/n{n}/{approach}/search_final_value",
@@ -199,8 +196,9 @@ def references(math_rows, custom_rows, nn_rows) -> list[dict]:
                 {"n": n, "approach": approach},
                 "final_value_search",
                 ["cpu", "paper"],
-                {"std": 3.0, "abs_floor": floor},
-                "authors' single seed-0 run vs the mean over our seeds (different random tangents)",
+                {"rank": RANK_ALPHA},
+                "authors' single seed-0 run ranked among our seeds (different random tangents)",
+                gap_to="f_min",
             )
         )
     for row in custom_rows:
@@ -229,13 +227,13 @@ def references(math_rows, custom_rows, nn_rows) -> list[dict]:
                 select,
                 "final_value_search",
                 ["cpu", "paper"],
-                {"std": 3.0, "abs_floor": _floor(value)},
+                {"rank": RANK_ALPHA},
                 note,
+                gap_to="f_min",
             )
         )
     for row in nn_rows:
         task, approach, value = row["task"], row["approach"], float(row["search_loss"])
-        floor = float(f"{0.1 * value:.6g}")
         if task.startswith("fc_w"):
             width = int(task[4:])
             entries.append(
@@ -250,7 +248,7 @@ def references(math_rows, custom_rows, nn_rows) -> list[dict]:
                     {"approach": approach, "width": width},
                     "final_val_loss",
                     ["paper"],
-                    {"std": 3.0, "abs_floor": floor},
+                    {"rank": RANK_ALPHA},
                     "search run: seed 0, early stopping patience 10 with min_delta 1e-6",
                 )
             )
@@ -270,7 +268,7 @@ def references(math_rows, custom_rows, nn_rows) -> list[dict]:
                     select,
                     "final_val_loss",
                     [],
-                    {"std": 3.0, "abs_floor": floor},
+                    {"rank": RANK_ALPHA},
                     "shown, not compared: the search ran 50 epochs, the paper's training 200 (bp: only runs "
                     "with lr_table pre2025 use the searched rate)",
                 )
@@ -299,6 +297,7 @@ def learning_rates(math_rows, custom_rows, nn_rows) -> list[dict]:
                 "lr",
                 scales,
                 exact,
+                kind="configuration",
             )
         )
     for row in custom_rows:
@@ -326,6 +325,7 @@ def learning_rates(math_rows, custom_rows, nn_rows) -> list[dict]:
                 "lr",
                 scales,
                 exact,
+                kind="configuration",
             )
         )
     for row in nn_rows:
@@ -345,6 +345,7 @@ def learning_rates(math_rows, custom_rows, nn_rows) -> list[dict]:
                     "lr",
                     scales,
                     exact,
+                    kind="configuration",
                 )
             )
         else:
@@ -361,15 +362,18 @@ def learning_rates(math_rows, custom_rows, nn_rows) -> list[dict]:
                     "lr",
                     scales,
                     exact,
+                    kind="configuration",
                 )
             )
     return entries
 
 
-def _claim(id_, sentence, source, scales, experiment, check, select=None, note=None):
+def _claim(id_, sentence, source, scales, experiment, check, select=None, note=None, kind="claim"):
     claim = {"id": id_, "sentence": sentence, "source": source, "scales": scales, "experiment": experiment}
     if select:
         claim["select"] = select
+    if kind != "claim":
+        claim["kind"] = kind
     claim["check"] = check
     if note:
         claim["note"] = note
@@ -419,8 +423,11 @@ def claims() -> list[dict]:
                 "group_by": ["n", "k"],
             },
             {"normalized": False},
-            "same tangents for both combinations: the projection is the best approximation within their "
-            "span (margin -1e-6: with k = 1 both are the same vector up to float32 rounding)",
+            "sanity check, holds by construction: both combinations use the same tangents and the projection "
+            "is the best approximation within their span, which contains the mean (margin -1e-6: with k = 1 "
+            "both are the same vector up to float32 rounding). The paper's claim is tested on the optimisation "
+            "results (fg_claim_projection_beats_mean_*).",
+            kind="sanity",
         ),
     ]
     closed = {
@@ -549,7 +556,9 @@ def claims() -> list[dict]:
                 "group_by": ["k"],
             },
             {"aggregation": "frog"},
-            "same underlying draws for every angle: its mean cosine must equal the 90-degree one",
+            "sanity check, holds by construction: the same underlying draws for every angle span the same "
+            "space, so the projection's cosine must equal the 90-degree one up to rounding",
+            kind="sanity",
         ),
         _claim(
             "fg_claim_mean_degrades_small_angles",

@@ -71,9 +71,9 @@ def aggregate(summary_paths: list[str | Path]) -> tuple[pd.DataFrame, pd.DataFra
     return final, curve, align
 
 
-def _diverged_mask(rows: pd.DataFrame, values: pd.Series) -> pd.Series:
+def diverged_mask(rows: pd.DataFrame, values: pd.Series) -> pd.Series:
     """Rows whose run diverged: ``status == "diverged"``, a true ``diverged`` flag (closed-form sweeps) or an
-    infinite value of the metric."""
+    infinite value of the metric (used by the tables and by the verification)."""
     mask = pd.Series(np.isinf(values.to_numpy(dtype=float)), index=rows.index)
     if "status" in rows.columns:
         mask |= rows["status"].astype(str).eq("diverged")
@@ -115,7 +115,7 @@ def format_cell(
     if rows is None or rows.empty or metric not in rows.columns:
         return missing
     values = pd.to_numeric(rows[metric], errors="coerce").astype(float)
-    diverged = _diverged_mask(rows, values)
+    diverged = diverged_mask(rows, values)
     valid = values[~diverged & np.isfinite(values)] * scale
     total, n_diverged = len(rows), int(diverged.sum())
     n_missing = total - n_diverged - len(valid)

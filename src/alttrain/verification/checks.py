@@ -1,9 +1,17 @@
 """Evaluate published entries and claims on aggregated CSVs (pandas only, no torch).
 
 Entry statuses, in order of precedence: ``not transcribed`` (published value null), ``not run`` (CSV
-missing or no matching rows), ``not comparable at this scale`` (the scale is not in ``comparable_scales``),
-else ``pass``/``fail`` by the tolerance. Claim statuses: ``not applicable at this scale``, ``not run``,
-``pass``, ``fail``.
+missing or no matching rows), ``not comparable at this scale`` (the scale is not in ``comparable_scales``, or a
+rank rule has too few seeds for its stated false-alarm rate), else ``pass``/``fail`` by the tolerance: the rank
+rule of :mod:`.ranks` for single-draw references (``tolerance: {rank: alpha}``), or a fixed difference
+(``abs``, ``rel``, ``std``). Every entry counts the seeds that diverged (status ``diverged``, a ``diverged``
+flag or a non-finite value): the rank rule ranks them worst; a fixed-difference entry averages the others and
+fails as "diverged" when every seed diverged (unless the published value is itself non-finite).
+Entries have a ``kind``: ``result`` (a reproduced number; the headline counts) or ``configuration`` (a setting
+equal to the authors', e.g. a learning rate; counted apart).
+Claim statuses: ``not applicable at this scale``, ``not run``, ``pass``, ``fail``. A claim of
+``kind: sanity`` holds by construction (it tests the code, not the paper) and is counted apart from the
+reproduced claims.
 The reproduced value is computed and reported whatever the status, so a reader sees it next to the null.
 Claim comparisons (monotone, ordering, at_least) count values equal within float round-off
 (:data:`ROUNDOFF`, relative) as ties.
@@ -17,6 +25,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from alttrain.results import diverged_mask
+from alttrain.verification.ranks import min_values, randomized_rank, rank_test
 
 PASS, FAIL = "pass", "fail"
 NOT_COMPARABLE, NOT_TRANSCRIBED, NOT_RUN = "not comparable at this scale", "not transcribed", "not run"
@@ -75,13 +86,6 @@ def select_rows(frame: pd.DataFrame, select: dict[str, Any] | None) -> pd.DataFr
     return frame[mask]
 
 
-def numeric(frame: pd.DataFrame, column: str) -> pd.Series:
-    """The column as floats, NaN and non-numbers dropped."""
-    _require(frame, [column])
-    values = pd.to_numeric(frame[column], errors="coerce")
-    return values[np.isfinite(values)]
-
-
 def provenance(frame: pd.DataFrame | None) -> dict[str, Any]:
     """Data sets, seeds and scales of the rows a number is computed from."""
     if frame is None or frame.empty:
@@ -103,12 +107,39 @@ def tolerance_of(entry: dict, reproduced_std: float | None) -> float | None:
     published, rule = entry.get("value"), entry["tolerance"]
     if published is None:
         return None
+    if "rank" in rule:
+        return None
     if "abs" in rule:
         return float(rule["abs"])
     if "rel" in rule:
         return float(rule["rel"]) * abs(float(published))
     spread = max(float(entry.get("std") or 0.0), float(reproduced_std or 0.0))
     return max(float(rule["std"]) * spread, float(rule.get("abs_floor", 0.0)))
+
+
+def _rank_fields(entry: dict, rows: pd.DataFrame, values: pd.Series, diverged: pd.Series) -> dict[str, Any]:
+    """The rank rule's numbers: the reference's rank among the seeds, band, distribution (gaps to ``gap_to``)."""
+    alpha = float(entry["tolerance"]["rank"])
+    ranked = values.where(~diverged, np.inf)
+    ranked = ranked[np.isfinite(ranked) | diverged]  # a seed without a value that did not diverge is absent
+    published = float(entry["value"])
+    test = rank_test(ranked.to_numpy(), published, alpha)
+    offset = 0.0
+    if entry.get("gap_to"):
+        _require(rows, [entry["gap_to"]])
+        offsets = pd.to_numeric(rows[entry["gap_to"]], errors="coerce").dropna().unique()
+        offset = float(offsets[0]) if len(offsets) == 1 else 0.0
+    rank, pit = randomized_rank(test.below, test.ties, test.n, entry["id"])
+
+    def gap(value: float | None) -> float | None:
+        return None if value is None else value - offset
+
+    return {
+        "rank": test.below, "rank_ties": test.ties, "rank_random": rank, "pit": pit,
+        "band": [test.low, test.high], "alpha": test.alpha, "alpha_stated": alpha, "passed": test.passed,
+        "gap_offset": offset, "min": gap(test.minimum), "median": gap(test.median), "max": gap(test.maximum),
+        "published_gap": published - offset, "reproduced": gap(test.median),
+    }
 
 
 def evaluate_entry(entry: dict, frame: pd.DataFrame | None, scale: str) -> dict[str, Any]:
@@ -118,46 +149,85 @@ def evaluate_entry(entry: dict, frame: pd.DataFrame | None, scale: str) -> dict[
         entry: a validated entry of a published file.
         frame: the experiment's aggregated CSV, or None when it does not exist.
         scale: the scale of this workflow run (used when the CSV has no ``scale`` column).
+
+    Returns:
+        kind, rule (``rank`` or ``difference``), reproduced (per ``reduce`` over the seeds that did not
+        diverge; for the rank rule the median over all seeds, diverged ones as +inf), its std, n (seeds with a
+        value, diverged ones included), n_diverged, tolerance, difference, status and detail; for the rank
+        rule also the reference's rank, ties, band, achieved false-alarm rate, randomized rank and PIT
+        (:mod:`.ranks`), and min/median/max over the seeds (as gaps to the column ``gap_to`` if named).
     """
     result: dict[str, Any] = {
+        "kind": entry.get("kind", "result"),
+        "rule": "rank" if "rank" in entry["tolerance"] else "difference",
         "reproduced": None,
         "reproduced_std": None,
         "n": 0,
+        "n_diverged": 0,
         "tolerance_abs": None,
         "difference": None,
         "detail": "",
     }
-    rows = None
+    rows = values = diverged = None
     if frame is None or frame.empty:
         result["detail"] = "CSV not produced at this scale" if frame is None else "CSV has no rows"
     else:
         try:
             rows = select_rows(frame, entry.get("select"))
-            values = numeric(rows, entry["metric"])
+            _require(rows, [entry["metric"]])
         except MissingColumn as err:
-            result["detail"], rows, values = str(err), None, pd.Series(dtype=float)
+            result["detail"], rows = str(err), None
         if rows is not None and rows.empty:
             result["detail"] = "no CSV rows match select"
-        elif rows is not None and values.empty:
-            result["detail"] = f"{entry['metric']} is missing or not finite in every selected row"
         elif rows is not None:
-            result["reproduced"] = float(REDUCERS[entry.get("reduce", "mean")](values.to_numpy()))
-            result["reproduced_std"] = float(values.std(ddof=1)) if len(values) > 1 else None
-            result["n"] = int(len(values))
+            values = pd.to_numeric(rows[entry["metric"]], errors="coerce").astype(float)
+            diverged = diverged_mask(rows, values)
+            finite = values[~diverged & np.isfinite(values)]
+            result["n_diverged"] = int(diverged.sum())
+            result["n"] = int(len(finite) + diverged.sum())
+            if result["n"] == 0:
+                result["detail"] = f"{entry['metric']} is missing in every selected row"
+            elif len(finite):
+                result["reproduced"] = float(REDUCERS[entry.get("reduce", "mean")](finite.to_numpy()))
+                result["reproduced_std"] = float(finite.std(ddof=1)) if len(finite) > 1 else None
     result.update(provenance(rows))
     data_scale = result["scales"][0] if len(result["scales"]) == 1 else scale
     result["scale"] = data_scale
-    if entry.get("value") is not None:
+    published = entry.get("value")
+    if published is not None and result["rule"] == "rank" and result["n"]:
+        try:
+            result.update(_rank_fields(entry, rows, values, diverged))
+        except MissingColumn as err:
+            result["detail"], result["n"] = str(err), 0
+    elif published is not None:
         result["tolerance_abs"] = tolerance_of(entry, result["reproduced_std"])
-    if result["reproduced"] is not None and entry.get("value") is not None:
-        result["difference"] = result["reproduced"] - float(entry["value"])
-    if entry.get("value") is None:
+        if result["reproduced"] is not None:
+            result["difference"] = result["reproduced"] - float(published)
+    all_diverged = result["n"] > 0 and result["n_diverged"] == result["n"]
+    if result["n_diverged"]:
+        note = f"{result['n_diverged']}/{result['n']} seeds diverged"
+        result["detail"] = "; ".join(filter(None, [note, result["detail"]]))
+    if published is None:
         result["status"] = NOT_TRANSCRIBED
-    elif result["reproduced"] is None:
+    elif result["n"] == 0:
         result["status"] = NOT_RUN
     elif data_scale not in entry["comparable_scales"]:
         result["status"] = NOT_COMPARABLE
-        result["detail"] = f"comparable at: {', '.join(entry['comparable_scales']) or 'no scale'}"
+        where = f"comparable at: {', '.join(entry['comparable_scales']) or 'no scale'}"
+        result["detail"] = "; ".join(filter(None, [where, result["detail"]]))
+    elif result["rule"] == "rank" and result["passed"] is None:
+        result["status"] = NOT_COMPARABLE
+        result["detail"] = (
+            f"{result['n']} seeds are too few for a two-sided rank test at {100 * result['alpha_stated']:g} % "
+            f"(needs >= {min_values(result['alpha_stated'])})"
+        )
+    elif all_diverged and math.isfinite(float(published)):
+        result["status"] = FAIL  # the rank rule agrees: every seed ranks worse than the finite reference
+        result["detail"] = f"diverged (all {result['n']} seeds)"
+    elif result["rule"] == "rank":
+        result["status"] = PASS if result["passed"] else FAIL
+    elif all_diverged:
+        result["status"] = PASS  # a non-finite published value and every seed diverged
     else:
         # a relative epsilon so that a value exactly on the tolerance bound passes despite float rounding
         bound = result["tolerance_abs"] * (1 + 1e-9) + 1e-12
@@ -179,15 +249,26 @@ def _groups(frame: pd.DataFrame, group_by: list[str] | None):
         yield ", ".join(f"{c}={v}" for c, v in zip(group_by, values, strict=True)), rows
 
 
-def _reduced_by(rows: pd.DataFrame, by: str, metric: str, how: str) -> dict[str, float]:
-    """metric reduced per level of ``by`` (levels as canonical keys), non-finite values dropped."""
+def _reduced_by(rows: pd.DataFrame, by: str, metric: str, how: str, worst: float = math.nan) -> dict[str, float]:
+    """metric reduced per level of ``by`` (levels as canonical keys).
+
+    A diverged seed (see :func:`alttrain.results.diverged_mask`) is counted, never dropped: its value becomes
+    ``worst`` (+inf or -inf where the check knows which direction is better, else NaN, which makes the
+    reduced value NaN and the comparison fail).
+    """
     _require(rows, [by, metric])
-    values = pd.to_numeric(rows[metric], errors="coerce")
-    keep = np.isfinite(values)
+    values = pd.to_numeric(rows[metric], errors="coerce").astype(float)
+    diverged = diverged_mask(rows, values)
+    values = values.where(~diverged, worst)
+    keep = diverged | np.isfinite(values)  # a NaN that is not a divergence is a missing value
     frame = pd.DataFrame({"level": rows[by].map(key)[keep], "value": values[keep]})
     return {
         lvl: float(REDUCERS[how](grp["value"].to_numpy())) for lvl, grp in frame.groupby("level", sort=False)
     }
+
+
+def _worst(check: dict) -> float:
+    return -math.inf if check.get("higher_is_better", True) else math.inf
 
 
 def _fmt(value: float) -> str:
@@ -198,6 +279,9 @@ def _check_monotone(check: dict, rows: pd.DataFrame) -> tuple[bool | None, str]:
     means = _reduced_by(rows, check["x"], check["y"], check.get("reduce", "mean"))
     if len(means) < 2:
         return None, f"fewer than 2 values of {check['x']}"
+    undefined = [level for level, value in means.items() if math.isnan(value)]
+    if undefined:  # a diverged seed: no value to order
+        return False, f"diverged seeds at {check['x']} = {', '.join(undefined)}"
 
     def order(level: str):  # numeric x sorts numerically
         try:
@@ -223,39 +307,55 @@ def _roundoff(a: float, b: float) -> float:
     return ROUNDOFF * max(abs(a), abs(b))
 
 
-def _better(a: float, b: float, higher: bool, margin: float) -> bool:
-    """a beats b by at least margin (in the direction of improvement); round-off ties count as equal."""
+def _better(a: float, b: float, higher: bool, margin: float, strict: bool = False) -> bool:
+    """a beats b by at least margin (in the direction of improvement); round-off ties count as equal, which
+    passes, or with ``strict`` fails (a must be better beyond round-off). Infinite values (diverged seeds
+    ranked worst) compare as such."""
+    if math.isinf(a) or math.isinf(b):
+        return (a > b if higher else a < b) or (a == b and not strict and margin <= 0)
     tie = _roundoff(a, b)
+    if strict:
+        return a > b + margin + tie if higher else a < b - margin - tie
     return a >= b + margin - tie if higher else a <= b - margin + tie
 
 
 def _check_ordering(check: dict, rows: pd.DataFrame) -> tuple[bool | None, str]:
-    means = _reduced_by(rows, check["by"], check["metric"], check.get("reduce", "mean"))
+    means = _reduced_by(rows, check["by"], check["metric"], check.get("reduce", "mean"), _worst(check))
     present = [key(level) for level in check["order"] if key(level) in means]
     if len(present) < 2:
         return None, f"fewer than 2 of {', '.join(map(key, check['order']))} present"
     higher, slack = check.get("higher_is_better", True), float(check.get("slack", 0.0))
-    ok = all(_better(means[a], means[b], higher, -slack) for a, b in zip(present, present[1:], strict=False))
+    strict = bool(check.get("strict", False))
+    ok = all(
+        _better(means[a], means[b], higher, -slack, strict) for a, b in zip(present, present[1:], strict=False)
+    )
     missing = [key(level) for level in check["order"] if key(level) not in means]
     text = " > ".join(f"{lvl}:{_fmt(means[lvl])}" for lvl in present)
     return ok, text + (f" (absent: {', '.join(missing)})" if missing else "")
 
 
 def _check_at_least(check: dict, rows: pd.DataFrame) -> tuple[bool | None, str]:
-    means = _reduced_by(rows, check["by"], check["metric"], check.get("reduce", "mean"))
+    means = _reduced_by(rows, check["by"], check["metric"], check.get("reduce", "mean"), _worst(check))
     better, worse = key(check["better"]), key(check["worse"])
     if better not in means or worse not in means:
         return None, f"{better} or {worse} absent"
     ok = _better(
-        means[better], means[worse], check.get("higher_is_better", True), float(check.get("margin", 0.0))
+        means[better],
+        means[worse],
+        check.get("higher_is_better", True),
+        float(check.get("margin", 0.0)),
+        bool(check.get("strict", False)),
     )
     return ok, f"{better}:{_fmt(means[better])} vs {worse}:{_fmt(means[worse])}"
 
 
 def _check_threshold(check: dict, rows: pd.DataFrame) -> tuple[bool | None, str]:
-    values = numeric(rows, check["metric"])
+    _require(rows, [check["metric"]])
+    values = pd.to_numeric(rows[check["metric"]], errors="coerce").astype(float)
+    diverged = diverged_mask(rows, values)
+    values = values.where(~diverged, math.nan)[diverged | np.isfinite(values)]  # diverged: NaN, fails
     if values.empty:
-        return None, f"no finite {check['metric']}"
+        return None, f"no value of {check['metric']}"
     reduced = float(REDUCERS[check.get("reduce", "mean")](values.to_numpy()))
     return OPS[check["op"]](reduced, float(check["value"])), f"{_fmt(reduced)} {check['op']} {check['value']}"
 
@@ -286,7 +386,7 @@ def evaluate_claim(claim: dict, frame: pd.DataFrame | None, scale: str) -> dict[
         frame: the experiment's aggregated CSV, or None when it does not exist.
         scale: the scale of this workflow run.
     """
-    result: dict[str, Any] = {"groups": [], "detail": "", "outcome": None}
+    result: dict[str, Any] = {"kind": claim.get("kind", "claim"), "groups": [], "detail": "", "outcome": None}
     rows = None
     if frame is None or frame.empty:
         result["detail"] = "CSV not produced at this scale" if frame is None else "CSV has no rows"

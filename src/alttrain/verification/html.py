@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from alttrain.verification.checks import CLAIM_STATUSES, ENTRY_STATUSES
-from alttrain.verification.report import check_text, data_label, fmt
+from alttrain.verification.report import (
+    RANK_RULE_TEXT,
+    check_text,
+    data_label,
+    fmt,
+    published_text,
+    reproduced_text,
+    tally_text,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1300px;
@@ -117,6 +125,84 @@ def _artifact_block(artifact_id: str, art: dict[str, Any], scale: str, tables_di
     return f"<figure>{body}<figcaption>{where}<br>{escape(art['caption'])}</figcaption></figure>"
 
 
+def _binomial_band(trials: int, p: float, level: float = 0.99) -> tuple[int, int]:
+    """Central ``level`` interval of a Binomial(trials, p) count."""
+    from scipy import stats
+
+    dist = stats.binom(trials, p)
+    return int(dist.ppf((1 - level) / 2)), int(dist.ppf(1 - (1 - level) / 2))
+
+
+def rank_histogram_svg(records: list[dict[str, Any]]) -> str:
+    """Inline SVG: per function, the count of references at each rank 0..N (randomized ties) against the
+    uniform expectation and its 99 % binomial band (grey), one panel per function."""
+    panels = []
+    width, height, pad = 300, 150, 28
+    for r in records:
+        n = max(r["seeds"]) if r["seeds"] else 0
+        counts = [0] * (n + 1)
+        for rank in r["ranks"]:
+            counts[min(rank, n)] += 1
+        total = len(r["ranks"])
+        low, high = _binomial_band(total, 1 / (n + 1))
+        top = max([*counts, high, 1])
+        bar = (width - 2 * pad) / (n + 1)
+
+        def y(count: float, top: float = top) -> float:
+            return height - pad - (height - 2 * pad) * count / top
+
+        shapes = [
+            f'<rect x="{pad}" y="{y(high):.1f}" width="{width - 2 * pad}" height="{y(low) - y(high):.1f}" '
+            'fill="#ddd"/>',
+            f'<line x1="{pad}" x2="{width - pad}" y1="{y(total / (n + 1)):.1f}" y2="{y(total / (n + 1)):.1f}" '
+            'stroke="#555" stroke-dasharray="3,2"/>',
+        ]
+        for rank, count in enumerate(counts):
+            colour = "#c0392b" if count > high or count < low else "#2e6da4"
+            shapes.append(
+                f'<rect x="{pad + rank * bar + 1:.1f}" y="{y(count):.1f}" width="{max(bar - 2, 1):.1f}" '
+                f'height="{height - pad - y(count):.1f}" fill="{colour}"><title>rank {rank}: {count}</title></rect>'
+            )
+        p_value = "–" if r["p_value"] is None else f"{r['p_value']:.3g}"
+        shapes.append(
+            f'<text x="{pad}" y="14" font-size="11">{escape(r["experiment"])}: {total} references, N = {n}, '
+            f"KS p = {p_value} ({escape(r['status'])})</text>"
+        )
+        shapes.append(f'<text x="{pad}" y="{height - 8}" font-size="10">rank 0</text>')
+        shapes.append(f'<text x="{width - pad - 40}" y="{height - 8}" font-size="10">rank {n}</text>')
+        panels.append(
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+            f'aria-label="rank histogram {escape(r["experiment"])}">' + "".join(shapes) + "</svg>"
+        )
+    return "".join(panels)
+
+
+def _calibration_block(report: dict[str, Any], paper: str) -> str:
+    records = [r for r in report.get("calibration", []) if r["paper"] == paper]
+    if not records:
+        return ""
+    rows = [
+        [
+            escape(r["experiment"]), escape(r["metric"]), escape(str(r["scale"])),
+            escape(", ".join(r["datasets"]) or "–"), str(r["references"]), escape(", ".join(map(str, r["seeds"]))),
+            fmt(r["statistic"]), fmt(r["p_value"]), badge(r["status"]),
+            f"{r['cell_failures']} ({r['expected_cell_failures']:.1f} expected)",
+        ]
+        for r in records
+    ]
+    head = ["experiment", "metric", "scale", "data set", "references", "seeds N", "KS statistic", "p-value",
+            "status", "cell failures"]
+    caption = (
+        f"Rank histograms ({escape(paper)}, scale {escape(str(records[0]['scale']))}): where each reference "
+        "lies among our N seeds; bars outside the grey 99 % binomial band of a uniform histogram are red; the "
+        "dashed line is the uniform expectation."
+    )
+    return (
+        "<h3>Rank calibration</h3>" + f"<p class='small'>{escape(RANK_RULE_TEXT)}</p>" + _table(head, rows)
+        + f"<figure>{rank_histogram_svg(records)}<figcaption>{caption}</figcaption></figure>"
+    )
+
+
 def render_html(report: dict[str, Any], tables_dir: Path = Path("results/tables")) -> str:
     """The whole report as a single HTML page."""
     scale = report["scale"]
@@ -128,18 +214,29 @@ def render_html(report: dict[str, Any], tables_dir: Path = Path("results/tables"
         "checked against the aggregated CSVs (<code>results/metrics/&lt;paper&gt;/</code>). A number is "
         "compared only at "
         "the scales its entry lists; a scaled-down result is never presented as comparable to the paper.</p>",
-        "<h2>Summary</h2>",
+        "<h2>Result checks (headline)</h2>",
+        "<p class='meta'>Reproduced numbers, the papers' claims and the rank calibration per function. "
+        "Configuration checks (settings equal to the authors') and sanity checks (claims that hold by "
+        "construction) are counted apart, below the table.</p>",
     ]
-    head = ["paper", *ENTRY_STATUSES, *(f"claims: {s}" for s in CLAIM_STATUSES)]
+    head = ["paper", *ENTRY_STATUSES, *(f"claims: {s}" for s in CLAIM_STATUSES), "calibration"]
     rows = [
         [
             escape(p),
             *(f"{badge(s) if t['entries'][s] else ''} {t['entries'][s]}" for s in ENTRY_STATUSES),
             *(f"{badge(s) if t['claims'][s] else ''} {t['claims'][s]}" for s in CLAIM_STATUSES),
+            escape(tally_text(t["calibration"])),
         ]
         for p, t in report["counts"].items()
     ]
     parts.append(_table(head, rows))
+    parts.append(
+        _table(
+            ["paper", "configuration checks", "sanity checks (hold by construction)"],
+            [[escape(p), escape(tally_text(t["configuration"])), escape(tally_text(t["sanity"]))]
+             for p, t in report["counts"].items()],
+        )
+    )
     for paper, meta in report["papers"].items():
         parts.append(f"<h2 id='{paper}'>{escape(paper)}: {escape(meta['title'])}</h2>")
         parts.append(
@@ -160,13 +257,15 @@ def render_html(report: dict[str, Any], tables_dir: Path = Path("results/tables"
                         escape(c["sentence"]),
                         escape(check_text(c["check"])),
                         _provenance(c),
-                        badge(c["status"]),
+                        badge(c["status"]) + (" <i>sanity check (holds by construction)</i>"
+                                              if c.get("kind") == "sanity" else ""),
                         escape(c["detail"]),
                     ]
                     for c in claims
                 ],
             )
         )
+        parts.append(_calibration_block(report, paper))
         arts = {k: a for k, a in report.get("artifacts", {}).items() if a["paper"] == paper}
         if arts:
             parts.append("<h3>Figures and tables</h3>")
@@ -184,19 +283,20 @@ def render_html(report: dict[str, Any], tables_dir: Path = Path("results/tables"
                     "provenance",
                     "published",
                     "reproduced",
-                    "tolerance",
+                    "rule",
                     "status",
                     "source",
                     "detail",
                 ],
                 [
                     [
-                        escape(e["id"]),
+                        escape(e["id"]) + (" <i>(configuration check)</i>"
+                                           if e.get("kind") == "configuration" else ""),
                         escape(str(e["row"])),
                         escape(str(e["column"])),
                         _provenance(e),
-                        fmt(e["published"], e["published_std"]),
-                        fmt(e["reproduced"], e["reproduced_std"]),
+                        escape(published_text(e)),
+                        escape(reproduced_text(e)),
                         escape(e["tolerance_text"]),
                         badge(e["status"]),
                         escape(e["source"]),

@@ -24,7 +24,7 @@ import pandas as pd
 
 from alttrain.tables.render import latex_escape as _escape
 from alttrain.verification.checks import CLAIM_STATUSES, ENTRY_STATUSES, FAIL, NOT_COMPARABLE, PASS
-from alttrain.verification.report import check_text, data_label, fmt
+from alttrain.verification.report import check_text, data_label, fmt, tally_text
 
 REPO = Path(__file__).resolve().parents[3]
 GROUP_COLUMNS = ("approach", "method", "variant", "aggregation")
@@ -209,13 +209,30 @@ def verification_tex(report: dict[str, Any], paper: str, max_rows: int = 50) -> 
         r"\begin{center}\small",
         r"\begin{tabular}{l" + "r" * len(ENTRY_STATUSES) + "}",
         r"\toprule",
-        "published numbers & " + " & ".join(latex_escape(s) for s in ENTRY_STATUSES) + r" \\",
+        "result checks & " + " & ".join(latex_escape(s) for s in ENTRY_STATUSES) + r" \\",
         r"\midrule",
-        "count & " + " & ".join(str(tally["entries"].get(s, 0)) for s in ENTRY_STATUSES) + r" \\",
+        "published numbers & " + " & ".join(str(tally["entries"].get(s, 0)) for s in ENTRY_STATUSES) + r" \\",
         r"\bottomrule",
         r"\end{tabular}",
         r"\end{center}",
+        "Counted apart from these result checks: configuration checks (settings equal to the authors'): "
+        + latex_escape(tally_text(tally.get("configuration", {})))
+        + "; sanity checks (claims that hold by construction): "
+        + latex_escape(tally_text(tally.get("sanity", {})))
+        + ".",
+        "",
     ]
+    for r in (r for r in report.get("calibration", []) if r["paper"] == paper):
+        p_value = "--" if r["p_value"] is None else f"{r['p_value']:.3g}"
+        lines.append(
+            latex_escape(
+                f"Rank calibration of {r['experiment']} ({r['metric']}, scale {r['scale']}): {r['references']} "
+                f"references among N = {', '.join(map(str, r['seeds']))} seeds, Kolmogorov-Smirnov p = {p_value} "
+                f"({r['status']}; threshold {r['threshold']}); cell failures {r['cell_failures']}, "
+                f"{r['expected_cell_failures']:.1f} expected by chance."
+            )
+            + "\n"
+        )
     claims = [c for c in report["claims"] if c["paper"] == paper]
     if claims:
         lines += [
@@ -228,12 +245,13 @@ def verification_tex(report: dict[str, Any], paper: str, max_rows: int = 50) -> 
             r"\endhead",
         ]
         for c in claims:
+            sanity = " (sanity check, holds by construction)" if c.get("kind") == "sanity" else ""
             lines.append(
                 rf"\texttt{{{_breakable(c['id'])}}} & {latex_escape(check_text(c['check']))} & "
-                rf"{_status_box(c['status'])} & {_breakable(c['detail'][:300])} \\"
+                rf"{_status_box(c['status'])}{sanity} & {_breakable(c['detail'][:300])} \\"
             )
         lines += [r"\bottomrule", r"\end{longtable}", r"\end{small}"]
-    mine = [e for e in report["entries"] if e["paper"] == paper]
+    mine = [e for e in report["entries"] if e["paper"] == paper and e.get("kind", "result") == "result"]
     # every failure, then passes, then numbers not comparable here; the full list is in report.html
     compared = [e for status in (FAIL, PASS, NOT_COMPARABLE) for e in mine if e["status"] == status]
     shown, rest = compared[:max_rows], compared[max_rows:]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from alttrain.errors import UserError
 from alttrain.verification.checks import CLAIM_STATUSES, ENTRY_STATUSES
-from alttrain.verification.report import data_label
+from alttrain.verification.report import data_label, tally_text
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -88,8 +88,13 @@ def results_markdown(report: dict[str, Any], compute: pd.DataFrame) -> str:
         lines += [
             f"### {paper}: {meta['title'] or paper} (arXiv {meta['arxiv'] or '?'})",
             "",
-            "Published numbers: " + ", ".join(f"{tally['entries'][s]} {s}" for s in ENTRY_STATUSES) + ".  ",
-            "Claims: " + ", ".join(f"{tally['claims'][s]} {s}" for s in CLAIM_STATUSES) + ".",
+            "Result checks: published numbers "
+            + ", ".join(f"{tally['entries'][s]} {s}" for s in ENTRY_STATUSES)
+            + "; claims "
+            + ", ".join(f"{tally['claims'][s]} {s}" for s in CLAIM_STATUSES)
+            + f"; rank calibration {tally_text(tally.get('calibration', {}))}.  ",
+            f"Counted apart: configuration checks {tally_text(tally.get('configuration', {}))}; sanity checks "
+            f"(hold by construction) {tally_text(tally.get('sanity', {}))}.",
             "",
             "| reproduced | what | scale | data set | seeds | status |",
             "|---|---|---|---|---|---|",

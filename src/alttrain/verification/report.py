@@ -1,4 +1,9 @@
-"""Build the verification report (a JSON-ready dict) and render it as Markdown and as a one-screen summary."""
+"""Build the verification report (a JSON-ready dict) and render it as Markdown and as a one-screen summary.
+
+Results first: the headline counts are *result checks* (reproduced numbers, the papers' claims and the
+rank-calibration test per function); *configuration checks* (settings equal to the authors', e.g. learning
+rates) and *sanity checks* (claims that hold by construction) are counted apart.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,14 @@ from alttrain.verification.checks import (
     CLAIM_STATUSES,
     ENTRY_STATUSES,
     FAIL,
+    NOT_RUN,
+    PASS,
     evaluate_claim,
     evaluate_entry,
     provenance,
 )
 from alttrain.verification.published import load_published
+from alttrain.verification.ranks import calibration
 
 ENTRY_KEYS = (
     "id",
@@ -32,9 +40,13 @@ ENTRY_KEYS = (
     "source",
     "comparable_scales",
     "tolerance",
+    "gap_to",
     "note",
 )
 CLAIM_KEYS = ("id", "sentence", "source", "scales", "experiment", "select", "check", "note")
+CALIBRATION_THRESHOLD = 0.01  # a function's rank calibration fails when its KS p-value is below this
+CALIBRATION_MIN_REFERENCES = 5  # fewer compared references: the calibration test is not run
+SANITY = "sanity check (holds by construction)"
 
 
 class CsvStore:
@@ -71,9 +83,18 @@ class CsvStore:
         return sorted(str(self.path(*ident)) for ident, frame in self._frames.items() if frame is not None)
 
 
-def tolerance_text(entry: dict, tolerance_abs: float | None) -> str:
-    """Human-readable tolerance rule (and its absolute size when known)."""
+def tolerance_text(entry: dict, tolerance_abs: float | None, result: dict | None = None) -> str:
+    """Human-readable tolerance rule (and its absolute size, or the rank band, when known)."""
     rule = entry["tolerance"]
+    if "rank" in rule:
+        result = result or {}
+        if result.get("band") and result.get("n"):
+            low, high = result["band"]
+            return (
+                f"rank in [{low}, {high}] of 0..{result['n']} (false alarm {100 * result['alpha']:.1f} %, "
+                f"stated {100 * rule['rank']:g} %)"
+            )
+        return f"rank rule, false alarm {100 * rule['rank']:g} %"
     if "abs" in rule:
         return f"±{rule['abs']:g}"
     size = f" = ±{tolerance_abs:.3g}" if tolerance_abs is not None else ""
@@ -162,7 +183,7 @@ def build_report(
                 **result,
             }
             row["reduce"] = row["reduce"] or "mean"
-            row["tolerance_text"] = tolerance_text(entry, result["tolerance_abs"])
+            row["tolerance_text"] = tolerance_text(entry, result["tolerance_abs"], result)
             row["csv"] = str(store.path(paper, entry["experiment"]))
             report["entries"].append(row)
         for claim in data["claims"]:
@@ -175,6 +196,7 @@ def build_report(
                     "csv": str(store.path(paper, claim["experiment"])),
                 }
             )
+    report["calibration"] = calibrations(report["entries"])
     report["counts"] = counts(report)
     report["artifacts"] = (
         _artifacts(scale, papers, store, report["entries"], Path(figures_dir)) if with_artifacts else {}
@@ -183,15 +205,86 @@ def build_report(
     return report
 
 
+def calibrations(entries: list[dict]) -> list[dict[str, Any]]:
+    """One rank-calibration test per paper, experiment (function) and metric over its compared rank entries.
+
+    Kolmogorov-Smirnov test of the references' randomized PITs against U[0, 1) (:mod:`.ranks`); status
+    ``fail`` below :data:`CALIBRATION_THRESHOLD`, ``not run`` with fewer than
+    :data:`CALIBRATION_MIN_REFERENCES` compared references.
+    """
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for e in entries:
+        if e.get("rule") == "rank" and e["status"] in (PASS, FAIL):
+            groups.setdefault((e["paper"], e["experiment"], e["metric"]), []).append(e)
+    out = []
+    for (paper, experiment, metric), items in groups.items():
+        record: dict[str, Any] = {
+            "paper": paper, "experiment": experiment, "metric": metric, "references": len(items),
+            "seeds": sorted({e["n"] for e in items}), "threshold": CALIBRATION_THRESHOLD,
+            "ranks": [e["rank_random"] for e in items], "cell_failures": sum(e["status"] == FAIL for e in items),
+            "expected_cell_failures": sum(e["alpha"] for e in items),
+            "datasets": sorted({d for e in items for d in e.get("datasets") or []}),
+            "scale": items[0]["scale"],
+        }
+        if len(items) < CALIBRATION_MIN_REFERENCES:
+            record.update(statistic=None, p_value=None, status=NOT_RUN)
+        else:
+            statistic, p_value = calibration([e["pit"] for e in items])
+            record.update(
+                statistic=statistic, p_value=p_value, status=PASS if p_value >= CALIBRATION_THRESHOLD else FAIL
+            )
+        out.append(record)
+    return out
+
+
 def counts(report: dict[str, Any]) -> dict[str, Any]:
-    """Status counts of entries and claims, overall and per paper."""
+    """Status counts per paper and in total.
+
+    ``entries``: result entries (the headline); ``configuration``: configuration entries; ``claims``: the papers'
+    claims; ``sanity``: claims that hold by construction; ``calibration``: rank-calibration tests.
+    """
     out: dict[str, Any] = {}
-    for name, statuses in (("entries", ENTRY_STATUSES), ("claims", CLAIM_STATUSES)):
+    parts = (
+        ("entries", "entries", ENTRY_STATUSES, lambda i: i.get("kind", "result") == "result"),
+        ("configuration", "entries", ENTRY_STATUSES, lambda i: i.get("kind") == "configuration"),
+        ("claims", "claims", CLAIM_STATUSES, lambda i: i.get("kind", "claim") == "claim"),
+        ("sanity", "claims", CLAIM_STATUSES, lambda i: i.get("kind") == "sanity"),
+        ("calibration", "calibration", (PASS, FAIL, NOT_RUN), lambda i: True),
+    )
+    for name, source, statuses, wanted in parts:
         for paper in [*report["papers"], "total"]:
-            items = [i for i in report[name] if paper in ("total", i["paper"])]
+            items = [i for i in report.get(source, []) if paper in ("total", i["paper"]) and wanted(i)]
             tally = Counter(i["status"] for i in items)
             out.setdefault(paper, {})[name] = {s: tally[s] for s in statuses}
     return out
+
+
+def reproduced_text(e: dict[str, Any]) -> str:
+    """The reproduced distribution of an entry: rank rule: median [min, max] over the seeds, diverged count and
+    the reference's rank; else mean ± std (diverged count)."""
+    n, diverged = e.get("n") or 0, e.get("n_diverged") or 0
+    if e.get("rule") == "rank" and e.get("band"):
+        gap = " (gap f - f*)" if e.get("gap_to") else ""
+        ties = f" (+{e['rank_ties']} tied)" if e.get("rank_ties") else ""
+        return (
+            f"median {fmt(e['median'])} [{fmt(e['min'])}, {fmt(e['max'])}]{gap} over {n} seeds, {diverged} "
+            f"diverged; reference rank {e['rank']}{ties} of 0..{n}"
+        )
+    text = fmt(e.get("reproduced"), e.get("reproduced_std"))
+    return text + (f" ({diverged}/{n} diverged)" if diverged else "")
+
+
+def published_text(e: dict[str, Any]) -> str:
+    """The published value (and its gap to the minimum when the entry compares gaps)."""
+    text = fmt(e["published"], e.get("published_std"))
+    if e.get("gap_to") and e.get("published_gap") is not None and e["published"] is not None:
+        text += f" (gap {fmt(e['published_gap'])})"
+    return text
+
+
+def claim_status(c: dict[str, Any]) -> str:
+    """A claim's status, labelled as a sanity check when it holds by construction."""
+    return f"{c['status']} ({SANITY})" if c.get("kind") == "sanity" else c["status"]
 
 
 def fmt(value: Any, std: Any = None) -> str:
@@ -226,24 +319,76 @@ def _md(text: Any) -> str:
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
+RANK_RULE_TEXT = (
+    "Rank rule (single-draw references): the authors' value is one run, so if the implementation matches it is "
+    "one more draw from the distribution of our N seeds and its rank r (the number of our values below it; "
+    "diverged seeds rank worst) is uniform on 0..N. A reference fails when r lies outside [a, N - a], "
+    "a = floor(alpha (N + 1) / 2) for the stated per-cell false-alarm rate alpha; the rate achieved is "
+    "2a / (N + 1). Values equal within float round-off (1e-6 relative + 1e-9) are ties and may take any rank. "
+    "Calibration: per function, the references' randomized ranks (ties broken at random, seeded by the entry "
+    f"id) are tested for uniformity (Kolmogorov-Smirnov); it fails below p = {CALIBRATION_THRESHOLD}."
+)
+
+
+def tally_text(counts: dict[str, int]) -> str:
+    """``3 pass, 1 fail`` (statuses with a count), or ``none``."""
+    return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "none"
+
+
+def rank_histogram_text(record: dict[str, Any]) -> str:
+    """The calibration's ranks as counts per rank 0..N (one line)."""
+    n = max(record["seeds"]) if record["seeds"] else 0
+    counts = [0] * (n + 1)
+    for rank in record["ranks"]:
+        counts[min(rank, n)] += 1
+    return " ".join(map(str, counts))
+
+
 def render_markdown(report: dict[str, Any]) -> str:
-    """The full report as Markdown: a summary table, then per paper its claims and published numbers."""
+    """The full report as Markdown: headline result checks, calibration, then per paper its claims, result
+    entries, sanity checks and configuration entries."""
     lines = [
         f"# Verification report (scale {report['scale']})",
         "",
         "Published numbers (`paper/published/<paper>.yaml`) and claims, checked against the aggregated CSVs "
-        "(`results/metrics/<paper>/`). A number is compared only at the scales its entry lists; elsewhere "
-        "it is "
+        "(`results/metrics/<paper>/`). A number is compared only at the scales its entry lists; elsewhere it is "
         "*not comparable at this scale*.",
         "",
-        "## Summary",
+        "## Result checks (headline)",
         "",
-        "| paper | " + " | ".join([*ENTRY_STATUSES, *(f"claims {s}" for s in CLAIM_STATUSES)]) + " |",
-        "|---" * (1 + len(ENTRY_STATUSES) + len(CLAIM_STATUSES)) + "|",
+        "Reproduced numbers, the papers' claims and the rank calibration per function. Configuration checks "
+        "(settings equal to the authors') and sanity checks (claims that hold by construction) are counted "
+        "below, apart.",
+        "",
+        "| paper | numbers: " + " | ".join(ENTRY_STATUSES) + " | claims: " + " | ".join(CLAIM_STATUSES)
+        + " | calibration pass | calibration fail |",
+        "|---" * (3 + len(ENTRY_STATUSES) + len(CLAIM_STATUSES)) + "|",
     ]
     for paper, tally in report["counts"].items():
         cells = [tally["entries"][s] for s in ENTRY_STATUSES] + [tally["claims"][s] for s in CLAIM_STATUSES]
+        cells += [tally["calibration"][PASS], tally["calibration"][FAIL]]
         lines.append(f"| {paper} | " + " | ".join(map(str, cells)) + " |")
+    lines += ["", "## Configuration and sanity checks", "", "| paper | configuration | sanity checks |",
+              "|---|---|---|"]
+    for paper, tally in report["counts"].items():
+        lines.append(f"| {paper} | {tally_text(tally['configuration'])} | {tally_text(tally['sanity'])} |")
+    lines += ["", "## Rank calibration", "", RANK_RULE_TEXT, ""]
+    if report.get("calibration"):
+        lines += [
+            "| paper | experiment | metric | scale | data set | references | seeds N | KS statistic | p-value | "
+            "status | cell failures (expected by chance) | reference ranks 0..N (counts) |",
+            "|---" * 12 + "|",
+        ]
+        for r in report["calibration"]:
+            lines.append(
+                f"| {r['paper']} | {r['experiment']} | {r['metric']} | {r['scale']} | "
+                f"{_md(', '.join(r['datasets']) or '–')} | {r['references']} | "
+                f"{', '.join(map(str, r['seeds']))} | {fmt(r['statistic'])} | {fmt(r['p_value'])} | "
+                f"**{r['status']}** | {r['cell_failures']} ({r['expected_cell_failures']:.1f}) | "
+                f"{rank_histogram_text(r)} |"
+            )
+    else:
+        lines.append("No rank-rule reference was compared at this scale.")
     for paper, meta in report["papers"].items():
         lines += ["", f"## {paper}: {meta['title']} (arXiv {meta['arxiv']})", ""]
         if meta.get("empty"):
@@ -251,62 +396,82 @@ def render_markdown(report: dict[str, Any]) -> str:
         if meta.get("tolerance_rule"):
             lines += [f"Tolerance rule: {_md(meta['tolerance_rule'])}", ""]
         claims = [c for c in report["claims"] if c["paper"] == paper]
-        lines += [
-            "### Claims",
-            "",
-            "| id | sentence | check | scale | data set | status | detail |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {c['id']} | {_md(c['sentence'])} | {_md(check_text(c['check']))} | {c['scale']} | "
-            f"{_md(data_label(c))} | **{c['status']}** | {_md(c['detail'])} |"
-            for c in claims
-        ]
+        for title, kind in (("Claims", "claim"), ("Sanity checks (hold by construction)", "sanity")):
+            mine = [c for c in claims if c.get("kind", "claim") == kind]
+            if not mine:
+                continue
+            lines += [
+                f"### {title}",
+                "",
+                "| id | sentence | check | scale | data set | status | detail |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            lines += [
+                f"| {c['id']} | {_md(c['sentence'])} | {_md(check_text(c['check']))} | {c['scale']} | "
+                f"{_md(data_label(c))} | **{claim_status(c)}** | {_md(c['detail'])} |"
+                for c in mine
+            ]
+            lines.append("")
         entries = [e for e in report["entries"] if e["paper"] == paper]
-        lines += [
-            "",
-            "### Published numbers",
-            "",
-            "| id | artifact | row | column | scale | data set | seeds | published | reproduced | tolerance "
-            "| status | source | detail |",
-            "|---" * 13 + "|",
-        ]
-        lines += [
-            f"| {e['id']} | {e['artifact']} | {_md(e['row'])} | {_md(e['column'])} | {e['scale']} | "
-            f"{_md(data_label(e))} | {len(e['seeds']) or '–'} | {fmt(e['published'], e['published_std'])} | "
-            f"{fmt(e['reproduced'], e['reproduced_std'])} | {e['tolerance_text']} | **{e['status']}** | "
-            f"{_md(e['source'])} | {_md(e['detail'])} |"
-            for e in entries
-        ]
+        for title, kind in (("Published numbers (result checks)", "result"),
+                            ("Configuration checks", "configuration")):
+            mine = [e for e in entries if e.get("kind", "result") == kind]
+            if not mine:
+                continue
+            lines += [
+                f"### {title}",
+                "",
+                "| id | artifact | row | column | scale | data set | seeds | published | reproduced | rule "
+                "| status | source | detail |",
+                "|---" * 13 + "|",
+            ]
+            lines += [
+                f"| {e['id']} | {e['artifact']} | {_md(e['row'])} | {_md(e['column'])} | {e['scale']} | "
+                f"{_md(data_label(e))} | {len(e['seeds']) or '–'} | {_md(published_text(e))} | "
+                f"{_md(reproduced_text(e))} | {_md(e['tolerance_text'])} | **{e['status']}** | "
+                f"{_md(e['source'])} | {_md(e['detail'])} |"
+                for e in mine
+            ]
+            lines.append("")
     return "\n".join(lines) + "\n"
 
 
 def failures(report: dict[str, Any]) -> list[str]:
-    """One line per failed entry or claim: reproduced vs published."""
-    lines = []
+    """One line per failed result check (entry, claim, calibration), then per failed configuration or sanity
+    check."""
+    lines, later = [], []
     for e in report["entries"]:
         if e["status"] == FAIL:
-            lines.append(
-                f"{e['paper']:<5} {e['id']}: reproduced {fmt(e['reproduced'])} vs published "
-                f"{fmt(e['published'])} (tolerance {e['tolerance_text']}; scale {e['scale']}, "
-                f"data {data_label(e)})"
+            target = lines if e.get("kind", "result") == "result" else later
+            what = "" if e.get("kind", "result") == "result" else "configuration "
+            target.append(
+                f"{e['paper']:<5} {what}{e['id']}: reproduced {reproduced_text(e)} vs published "
+                f"{published_text(e)} ({e['tolerance_text']}; scale {e['scale']}, data {data_label(e)})"
             )
     for c in report["claims"]:
         if c["status"] == FAIL:
-            lines.append(f"{c['paper']:<5} claim {c['id']}: {check_text(c['check'])}: {c['detail']}")
-    return lines
+            target = lines if c.get("kind", "claim") == "claim" else later
+            what = "claim" if c.get("kind", "claim") == "claim" else "sanity check"
+            target.append(f"{c['paper']:<5} {what} {c['id']}: {check_text(c['check'])}: {c['detail']}")
+    for r in report.get("calibration", []):
+        if r["status"] == FAIL:
+            lines.append(
+                f"{r['paper']:<5} calibration {r['experiment']}/{r['metric']}: KS p = {r['p_value']:.2g} < "
+                f"{r['threshold']} over {r['references']} references (N = {', '.join(map(str, r['seeds']))})"
+            )
+    return lines + later
 
 
 def render_summary(
     report: dict[str, Any], html: str = "results/verification/report.html", max_failures: int = 10
 ) -> str:
-    """The one-screen summary printed at the end of the workflow (fits 90 columns)."""
+    """The one-screen summary printed at the end of the workflow (fits 90 columns): result checks first."""
     short = {
         "not comparable at this scale": "not compar.",
         "not transcribed": "not transcr.",
         "not applicable at this scale": "not applic.",
     }
-    lines = [f"=== verification, scale {report['scale']} " + "=" * 50]
+    lines = [f"=== verification, scale {report['scale']} " + "=" * 50, "RESULT CHECKS (headline)"]
     for name, part, statuses in (
         ("published numbers", "entries", ENTRY_STATUSES),
         ("claims", "claims", CLAIM_STATUSES),
@@ -314,7 +479,17 @@ def render_summary(
         lines.append(f"{name:<18}" + "".join(f"{short.get(s, s):>13}" for s in statuses))
         for paper, tally in report["counts"].items():
             lines.append(f"  {paper:<16}" + "".join(f"{tally[part][s]:>13}" for s in statuses))
+    for r in report.get("calibration", []):
+        p_value = "–" if r["p_value"] is None else f"{r['p_value']:.3g}"
+        lines.append(
+            f"rank calibration {r['paper']} {r['experiment']}: {r['status']} (KS p = {p_value}, "
+            f"{r['references']} references, N = {', '.join(map(str, r['seeds']))} seeds; cell failures "
+            f"{r['cell_failures']}, {r['expected_cell_failures']:.1f} expected by chance)"
+        )
     lines.append("(not compar. = not comparable at this scale; not applic. = not applicable at this scale)")
+    total = report["counts"]["total"]
+    lines.append(f"configuration checks (settings equal to the authors'): {tally_text(total['configuration'])}")
+    lines.append(f"sanity checks (hold by construction): {tally_text(total['sanity'])}")
     failed = failures(report)
     if failed:
         lines.append(f"failed ({len(failed)}):")
