@@ -1,4 +1,4 @@
-"""Run folders and aggregation of finished runs into tidy CSVs (``results/metrics/<paper>/<experiment>*.csv``).
+"""Aggregation of finished runs into tidy CSVs (``results/metrics/<paper>/<experiment>*.csv``).
 
 Figures and tables read only these CSVs, never checkpoints, so a style change never retrains anything.
 """
@@ -14,13 +14,6 @@ import pandas as pd
 
 from alttrain.atomic import write_csv
 from alttrain.config import load_run_config
-
-RESULTS = Path("results")
-
-
-def run_dir(paper: str, experiment: str, run_id: str, seed: int, root: Path = RESULTS) -> Path:
-    """``results/runs/<paper>/<experiment>/<run_id>/seed<seed>``."""
-    return root / "runs" / paper / experiment / run_id / f"seed{seed}"
 
 
 def _flatten(prefix: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import struct
 import subprocess
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -244,17 +244,6 @@ def error_text(err: BaseException) -> str:
     if len(message) > 400:
         message = message[:400] + " ..."
     return f"{type(err).__name__}: {message}{where}"
-
-
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Temporarily use ``n`` intra-op threads."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _package_version(name: str) -> str | None:

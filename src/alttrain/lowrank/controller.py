@@ -147,7 +147,6 @@ class OIALRController:
         self.optimizer = optimizer
         self.options = options
         self.original_total = sum(p.numel() for p in model.parameters())
-        self.original_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         _refuse_separate_qkv(model)
         targets = eligible_layers(model)
         if options.keep_first_layer:

@@ -91,10 +91,6 @@ class LowRankFactors(nn.Module):
             return self.vt.T @ self.sigma.T, self.u.T
         return self.u @ self.sigma, self.vt
 
-    def stored_parameters(self) -> int:
-        """Number of stored values (U, Sigma and V^T)."""
-        return self.u.numel() + self.sigma.numel() + self.vt.numel()
-
 
 def use_factorized(mode: str, rows: int, cols: int, rank: int, positions: int) -> bool:
     """The forward rule of the module docstring: True when two thin products are cheaper than rebuilding W."""

@@ -26,7 +26,6 @@ mode the authors used (see :mod:`alttrain.methods.fg_perturbation`).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch import nn
@@ -222,15 +221,3 @@ class ForwardGradient(GradientEstimator):
         if self.perturbation == "weight":
             return fp.weight_perturbation_step(self, x, y, tangents=None)
         return fp.activity_perturbation_step(self, x, y, tangents=None, update_state=update_state)
-
-    def describe(self) -> dict[str, Any]:
-        """The options as a plain dict (for logs)."""
-        return {
-            "k": self.k,
-            "combine": self.how,
-            "mode": self.mode,
-            "perturbation": self.perturbation,
-            "sampler": self.sampler,
-            "normalize": self.normalize,
-            "gram_solver": self.gram_solver,
-        }
