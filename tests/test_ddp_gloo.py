@@ -58,15 +58,11 @@ if mode == "check-helpers":
     out = configs[0].parent.parent
     ctx, _ = distributed.init("cpu")
     r = ctx.rank
-    # rank 1 owns a "layer" whose truncated factor has a shape only it knows
-    owned = torch.arange(6.0).reshape(2, 3) + 10 if r == distributed.owner_of(1) else None
-    got = distributed.broadcast_tensor(owned, src=distributed.owner_of(1))
     same = torch.full((3,), float(r))
     distributed.broadcast_tensors([same], src=0)
     index = torch.arange(7)
-    report = {"rank": r, "world": ctx.world_size, "shape": list(got.shape), "values": got.flatten().tolist(),
-              "broadcast": same.tolist(), "shard": distributed.shard(index).tolist(),
-              "owners": [distributed.owner_of(i) for i in range(5)]}
+    report = {"rank": r, "world": ctx.world_size, "broadcast": same.tolist(),
+              "shard": distributed.shard(index).tolist(), "owners": [distributed.owner_of(i) for i in range(5)]}
     (out / f"helpers_rank{r}.json").write_text(json.dumps(report))
 for path in configs:  # the process joins the group once; every run reuses it
     out = path.parent
@@ -154,7 +150,6 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     helpers = [json.loads((tmp_path / "two" / f"helpers_rank{r}.json").read_text()) for r in (0, 1)]
     for report in helpers:
         assert report["world"] == 2
-        assert report["shape"] == [2, 3] and report["values"] == [10.0, 11.0, 12.0, 13.0, 14.0, 15.0]
         assert report["broadcast"] == [0.0, 0.0, 0.0]
         assert report["owners"] == [0, 1, 0, 1, 0]
     assert helpers[0]["shard"] + helpers[1]["shard"] == list(range(7))
@@ -170,7 +165,8 @@ def test_single_process_helpers_are_identities():
     index = torch.arange(5)
     assert distributed.shard(index) is index
     t = torch.ones(2)
-    assert distributed.broadcast_tensor(t) is t
+    distributed.broadcast_tensors([t])
+    assert torch.equal(t, torch.ones(2))
     assert distributed.owner_of(3) == 0 and distributed.world_size() == 1 and distributed.is_main()
 
 

@@ -23,7 +23,7 @@ How the loop stays one loop (see ``train.py``):
   rank 0 writes files (checkpoint, ``metrics.csv``, ``summary.json``).
 * OIALR: one rank computes a layer's SVD and the others receive it with :func:`broadcast_tensors` (the
   shapes follow from the current rank k, known everywhere); :func:`owner_of` assigns layers round-robin (see
-  ``OIALRController._owner_svd``). :func:`broadcast_tensor` sends a tensor whose shape only the sender knows.
+  ``OIALRController._owner_svd``).
 
 Everything here is a no-op in a single process, so the code path is the same with and without ``torchrun``.
 """
@@ -222,42 +222,3 @@ def broadcast_tensors(tensors: Iterable[torch.Tensor], src: int = 0) -> None:
     for tensor in tensors:
         dist.broadcast(tensor, src)
 
-
-_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.bool)
-_MAX_DIMS = 8
-
-
-def broadcast_tensor(
-    tensor: torch.Tensor | None, src: int = 0, device: torch.device | None = None
-) -> torch.Tensor:
-    """Send a tensor whose shape only rank ``src`` knows (e.g. a truncated ``U`` of new rank k) to every rank.
-
-    Args:
-        tensor: the tensor on rank ``src``; ignored (may be ``None``) on the other ranks.
-        src: the rank that holds the tensor.
-        device: where receivers allocate it (default: the current CUDA device under NCCL, else CPU).
-
-    Returns:
-        The tensor on every rank (on ``src`` the argument itself).
-    """
-    if not active():
-        if tensor is None:
-            raise ValueError("broadcast_tensor needs the tensor in a single process")
-        return tensor
-    if device is None:
-        nccl = dist.get_backend() == "nccl"
-        device = torch.device("cuda", torch.cuda.current_device()) if nccl else torch.device("cpu")
-    header = torch.zeros(2 + _MAX_DIMS, dtype=torch.int64, device=device)  # [dtype code, ndim, *shape]
-    if rank() == src:
-        if tensor.dim() > _MAX_DIMS or tensor.dtype not in _DTYPES:
-            raise ValueError(f"broadcast_tensor: unsupported {tensor.dtype} tensor {tuple(tensor.shape)}")
-        header[0], header[1] = _DTYPES.index(tensor.dtype), tensor.dim()
-        header[2 : 2 + tensor.dim()] = torch.tensor(tensor.shape, dtype=torch.int64)
-    dist.broadcast(header, src)
-    if rank() == src:
-        data = tensor.contiguous().to(device)
-    else:
-        shape = tuple(int(s) for s in header[2 : 2 + int(header[1])])
-        data = torch.empty(shape, dtype=_DTYPES[int(header[0])], device=device)
-    dist.broadcast(data, src)
-    return tensor if rank() == src else data
