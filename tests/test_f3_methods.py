@@ -388,6 +388,45 @@ def test_bce_evaluation_loss_is_classes_times_mean_loss():
     assert loss.per_sample(outputs, y).mean().item() == pytest.approx(C * loss(outputs, y).item(), rel=1e-6)
 
 
+def _tiny_transformer(error_info: str):
+    data = DataSplits(
+        "img", "8x8 images", "classification", 10, (1, 8, 8),
+        train=Split(torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(5)), torch.arange(6)),
+        test=Split(torch.randn(2, 1, 8, 8), torch.arange(2)),
+    )
+    torch.manual_seed(0)
+    spec = {"name": "f3_transformer", "depth": 3, "hidden_dim": 32, "tokens": 16, "heads": 2, "dim_head": 4,
+            "mlp_dim": 8, "patch": 2}
+    model = build_model(spec, data)
+    est = create_method("f3", model, Loss("cross_entropy", 10), data, torch.Generator(), error_info=error_info,
+                        feedback_init="trinomial")
+    return data, model, est
+
+
+@pytest.mark.parametrize("error_info", [e for e in F3_ERROR_INFOS])
+def test_cross_entropy_model_stores_what_the_authors_transformer_stores(error_info):
+    """The authors' transformer.py (cross-entropy on logits y): delayed_error* store t - y (raw logits),
+    delayed_loss* the negative gradient of the mean cross-entropy, (t - softmax(y)) / B, delayed_error_softmax
+    t - softmax(y), and delayed_loss_softmax the negative gradient of the model's own loss applied to softmax(y).
+    Written out by hand (no autograd)."""
+    data, model, est = _tiny_transformer(error_info)
+    x, y = data.train.take(torch.arange(6))
+    with torch.no_grad():
+        logits = model(x)
+    est.compute_gradients(x, y, torch.arange(6))
+    t, p, batch = F.one_hot(y, 10).float(), torch.softmax(logits, dim=1), len(y)
+    if error_info.startswith("delayed_error_softmax"):
+        expected = t - p
+    elif error_info.startswith("delayed_error"):
+        expected = t - logits
+    elif error_info == "delayed_loss_softmax":  # CE(softmax(y)): g = (softmax(p) - t) / B through the softmax
+        g = (torch.softmax(p, dim=1) - t) / batch
+        expected = -(p * (g - (p * g).sum(dim=1, keepdim=True)))
+    else:
+        expected = (t - p) / batch
+    torch.testing.assert_close(est.delayed, expected)
+
+
 def test_transformer_feedback_after_every_block():
     data = DataSplits(
         "img",

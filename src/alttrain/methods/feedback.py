@@ -12,12 +12,14 @@ The methods differ only in ``e`` (sign convention of the authors: e = t - y):
 
 * ``one_hot_target`` (DRTP): e = t (one-hot target; regression: the standardised target);
 * ``current_error`` (DFA): e = t - y with the current weights (an extra eval-mode forward by default);
-* ``delayed_error`` (F3): e = E[n], E[n] = t - y of sample n at its previous visit;
+* ``delayed_error`` (F3): e = E[n], E[n] = t - y of sample n at its previous visit (y as the model outputs it:
+  sigmoid outputs in the FC nets, raw logits in the cross-entropy Transformer, as the authors' code);
 * ``delayed_error_one_hot`` (F3): e = t * E[n], the target scaled by the delayed error of the true class;
 * ``delayed_loss`` (F3): E[n] = -d loss / d y of the mean-reduced loss (so it carries 1/(B*C));
 * ``delayed_loss_one_hot`` (F3): e = t * E[n] with the delayed loss gradient;
 * ``delayed_error_softmax`` (F3): E[n] = t - softmax(y) (FC nets: softmax of the sigmoid outputs, a quirk);
-* ``delayed_loss_softmax`` (F3): E[n] = -d BCE(softmax(y), t) / d y.
+* ``delayed_loss_softmax`` (F3): E[n] = -d loss(softmax(y), t) / d y with the model's own loss (BCE in the FC
+  nets, cross-entropy in the Transformer).
 
 The per-sample buffer E (N_train x C) starts as the targets, so F3's first epoch is exactly DRTP. It is
 written with this batch's pre-update outputs; since a sample is visited once per epoch, the value read in
@@ -227,7 +229,7 @@ class FeedbackEstimator(GradientEstimator):
         """What E[index] becomes after this batch: an error or a negative loss gradient of the outputs."""
         info = self.error_info
         if info in ("delayed_error", "delayed_error_one_hot"):
-            return targets - self._prediction(outputs)
+            return targets - outputs  # the model's outputs as they are (logits for cross-entropy, as the authors)
         if info in ("delayed_loss", "delayed_loss_one_hot"):
             copy = outputs.detach().requires_grad_(True)
             (grad,) = torch.autograd.grad(self.loss(copy, y), copy)
@@ -236,8 +238,8 @@ class FeedbackEstimator(GradientEstimator):
         squashed = logits if self.softmax_on_logits else outputs
         if info == "delayed_error_softmax":
             return targets - torch.softmax(squashed.detach(), dim=1)
-        copy = squashed.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(F.binary_cross_entropy(torch.softmax(copy, dim=1), targets), copy)
+        copy = squashed.detach().requires_grad_(True)  # the model's own loss applied to softmax(y) (authors)
+        (grad,) = torch.autograd.grad(self.loss(torch.softmax(copy, dim=1), y), copy)
         return -grad
 
     def compute_gradients(
