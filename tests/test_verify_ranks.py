@@ -176,3 +176,19 @@ def test_headline_counts_only_results_and_calibration_flags_a_small_bias():
     (record,) = report["calibration"]
     assert record["status"] == "fail" and record["p_value"] < 0.01 and record["references"] == 40
     assert "calibration closed_form_sphere/final_value_search: KS p =" in render_summary(report)
+
+
+def test_a_seed_without_value_that_did_not_diverge_is_a_lost_result():
+    frame = seeds(VALUES, diverged=[False] * 20)
+    frame.loc[3, "final_value_search"] = np.nan  # NaN, but no divergence recorded
+    result = evaluate_entry(ENTRY, frame, "cpu")
+    assert result["status"] == "fail" and result["n_lost"] == 1
+    assert "1/20 seeds have no value and did not diverge" in result["detail"]
+
+
+def test_a_configuration_entry_reads_its_setting_also_from_diverged_runs():
+    entry = {**ENTRY, "kind": "configuration", "metric": "lr", "value": 0.5, "tolerance": {"rel": 1e-9}}
+    entry.pop("gap_to")
+    frame = seeds([np.nan] * 3).assign(lr=0.5)  # every seed diverged, at the configured step size
+    result = evaluate_entry(entry, frame, "cpu")
+    assert result["status"] == "pass" and result["n_diverged"] == 0

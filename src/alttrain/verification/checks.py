@@ -6,7 +6,8 @@ rank rule has too few seeds for its stated false-alarm rate), else ``pass``/``fa
 rule of :mod:`.ranks` for single-draw references (``tolerance: {rank: alpha}``), or a fixed difference
 (``abs``, ``rel``, ``std``). Every entry counts the seeds that diverged (status ``diverged``, a ``diverged``
 flag or a non-finite value): the rank rule ranks them worst; a fixed-difference entry averages the others and
-fails as "diverged" when every seed diverged (unless the published value is itself non-finite).
+fails as "diverged" when every seed diverged (unless the published value is itself non-finite). A seed
+that neither diverged nor has a finite value is a lost result: the entry fails (when some seeds have a value).
 Entries have a ``kind``: ``result`` (a reproduced number; the headline counts) or ``configuration`` (a setting
 equal to the authors', e.g. a learning rate; counted apart).
 Claim statuses: ``not applicable at this scale``, ``not run``, ``pass``, ``fail``. A claim of
@@ -164,6 +165,7 @@ def evaluate_entry(entry: dict, frame: pd.DataFrame | None, scale: str) -> dict[
         "reproduced_std": None,
         "n": 0,
         "n_diverged": 0,
+        "n_lost": 0,
         "tolerance_abs": None,
         "difference": None,
         "detail": "",
@@ -182,9 +184,12 @@ def evaluate_entry(entry: dict, frame: pd.DataFrame | None, scale: str) -> dict[
         elif rows is not None:
             values = pd.to_numeric(rows[entry["metric"]], errors="coerce").astype(float)
             diverged = diverged_mask(rows, values)
+            if result["kind"] == "configuration":  # a setting (learning rate) is the same whether a run diverged
+                diverged = diverged & ~np.isfinite(values)
             finite = values[~diverged & np.isfinite(values)]
             result["n_diverged"] = int(diverged.sum())
             result["n"] = int(len(finite) + diverged.sum())
+            result["n_lost"] = int(len(rows) - result["n"])
             if result["n"] == 0:
                 result["detail"] = f"{entry['metric']} is missing in every selected row"
             elif len(finite):
@@ -215,6 +220,14 @@ def evaluate_entry(entry: dict, frame: pd.DataFrame | None, scale: str) -> dict[
         result["status"] = NOT_COMPARABLE
         where = f"comparable at: {', '.join(entry['comparable_scales']) or 'no scale'}"
         result["detail"] = "; ".join(filter(None, [where, result["detail"]]))
+    elif result["n_lost"]:
+        result["status"] = FAIL
+        result["detail"] = "; ".join(
+            filter(None, [
+                f"{result['n_lost']}/{result['n_lost'] + result['n']} seeds have no value and did not diverge "
+                "(a lost result)", result["detail"],
+            ])
+        )
     elif result["rule"] == "rank" and result["passed"] is None:
         result["status"] = NOT_COMPARABLE
         result["detail"] = (
