@@ -8,10 +8,10 @@ import math
 import pandas as pd
 import pytest
 
-from alttrain.figures.style import Context
+from alttrain.artifacts.cells import format_cell
+from alttrain.artifacts.style import Context
 from alttrain.metrics import gap_reduction
-from alttrain.tables.f3_common import mean_std
-from alttrain.tables.f3_data import gap_reductions, settings_frames
+from alttrain.pipelines.f3 import gap_reductions, settings_frames
 
 
 def test_gap_reduction_anchors():
@@ -123,17 +123,19 @@ def test_settings_frames_from_the_config_section():
     }
 
 
-def test_mean_std_uses_the_sample_std():
-    assert mean_std(pd.Series([1.0, 2.0, 3.0])) == "2.00 ± 1.00"
-    assert mean_std(pd.Series([5.0])) == "5.00"
-    assert mean_std(pd.Series([], dtype=float)) == ""
+def test_f3_cells_use_the_sample_std():
+    def cell(values):
+        return format_cell(pd.DataFrame({"acc": values}, dtype=float), "acc", missing="")
+
+    assert cell([1.0, 2.0, 3.0]) == "2.00 ± 1.00"
+    assert cell([5.0]) == "5.00"
+    assert cell([]) == ""
 
 
 def test_tables_and_figures_from_csvs(tmp_path):
     import matplotlib.pyplot as plt
 
-    from alttrain.figures import figure_modules
-    from alttrain.tables import table_modules
+    from alttrain.artifacts import FIGURES, TABLES
 
     classification = run_rows(
         {
@@ -180,7 +182,7 @@ def test_tables_and_figures_from_csvs(tmp_path):
         ),
     }
     context = Context("cpu", ("MNIST-5k",), (1, 2))
-    tables = {k: m for k, m in table_modules().items() if k.startswith("f3_")}
+    tables = {k: m for k, m in TABLES.items() if k.startswith("f3_")}
     assert len(tables) == 8
     for table_id, module in tables.items():
         table = module.build({name: frames[name] for name in module.SPEC.inputs}, context)
@@ -190,7 +192,7 @@ def test_tables_and_figures_from_csvs(tmp_path):
     assert methods.loc["DRTP", "CIFAR-10"] == "not run at this scale: offline"
     sgemm = tables["f3_tab_sgemm_depth"].build(frames, context)
     assert sgemm.iloc[0, 1] == "not run at this scale: offline"
-    figures = {k: m for k, m in figure_modules().items() if k.startswith("f3_")}
+    figures = {k: m for k, m in FIGURES.items() if k.startswith("f3_")}
     assert len(figures) == 5
     for figure_id, module in figures.items():
         fig = module.draw({name: frames[name] for name in module.SPEC.inputs}, context)
@@ -199,7 +201,7 @@ def test_tables_and_figures_from_csvs(tmp_path):
 
 
 def test_training_note_states_epochs_against_the_paper():
-    from alttrain.tables.f3_common import epochs_note
+    from alttrain.artifacts.f3 import epochs_note
 
     runs = pd.DataFrame({"epochs_run": [8, 8], "seed": [1, 2]})
     assert epochs_note(runs, "mnist") == "8 of 100 epochs, seeds 1-2 (2)"

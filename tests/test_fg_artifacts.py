@@ -10,12 +10,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from alttrain.artifacts import FIGURES, TABLES  # noqa: E402
+from alttrain.artifacts.fg import APPROACHES, NOT_RUN  # noqa: E402
+from alttrain.artifacts.style import Context  # noqa: E402
 from alttrain.closed_form.approx import approximation_quality  # noqa: E402
-from alttrain.closed_form.cli import custom_angle, export_lrs, sweep  # noqa: E402
-from alttrain.figures import figure_modules  # noqa: E402
-from alttrain.figures.fg_common import APPROACHES, NOT_RUN  # noqa: E402
-from alttrain.figures.style import Context  # noqa: E402
-from alttrain.tables import table_modules  # noqa: E402
+from alttrain.pipelines.fg import custom_angle, export_lrs, sweep  # noqa: E402
 
 SETTINGS = {
     "dims": [1, 4, 16],
@@ -92,7 +91,7 @@ def _fg(modules: dict) -> dict:
 
 
 def test_every_spec_artifact_exists():
-    ids = set(_fg(figure_modules())) | set(_fg(table_modules()))
+    ids = set(_fg(dict(FIGURES.items()))) | set(_fg(dict(TABLES.items())))
     assert ids >= {
         "fg_fig_illustration",
         "fg_fig_approx_vs_n",
@@ -112,7 +111,7 @@ def test_every_spec_artifact_exists():
 
 @pytest.mark.slow  # ~10 s of matplotlib layout; the smoke workflow draws every figure as well
 def test_figures_draw(frames):
-    for figure_id, module in _fg(figure_modules()).items():
+    for figure_id, module in _fg(dict(FIGURES.items())).items():
         inputs = {name: frames[name] for name in module.SPEC.inputs}
         figure = module.draw(inputs, Context.from_frames("smoke", inputs))
         assert figure.axes, figure_id
@@ -121,7 +120,7 @@ def test_figures_draw(frames):
 
 def test_tables_build_and_mark_missing_runs(frames):
     tables = {}
-    for table_id, module in _fg(table_modules()).items():
+    for table_id, module in _fg(dict(TABLES.items())).items():
         inputs = {name: frames[name] for name in module.SPEC.inputs}
         tables[table_id] = module.build(inputs, Context.from_frames("smoke", inputs))
         assert len(tables[table_id]) > 0, table_id

@@ -6,8 +6,8 @@ import stat
 import pandas as pd
 import pytest
 
+from alttrain.artifacts.render import latex_escape, to_latex, to_markdown
 from alttrain.atomic import write_atomic, write_text
-from alttrain.tables.render import latex_escape, to_latex, to_markdown
 
 
 def test_atomic_write_leaves_old_file_when_writer_fails(tmp_path):
@@ -50,10 +50,10 @@ def test_markdown_and_latex_tables_hold_every_cell():
     ("statement", "absent"),
     [
         # table jobs: no plotting libraries and no torch (each job is its own short Python process)
-        ("from alttrain.tables import table_modules; import alttrain.tables.render; table_modules()",
+        ("from alttrain.artifacts import TABLES; import alttrain.artifacts.render; dict(TABLES.items())",
          ("matplotlib", "seaborn", "torch")),
         # figure jobs: no torch
-        ("from alttrain.figures import figure_modules; import alttrain.figures.style; figure_modules()", ("torch",)),
+        ("from alttrain.artifacts import FIGURES; import alttrain.artifacts.style; dict(FIGURES.items())", ("torch",)),
     ],
 )
 def test_plot_and_table_jobs_import_no_heavy_libraries(statement, absent):

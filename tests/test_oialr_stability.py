@@ -12,8 +12,8 @@ from torch import nn
 
 from alttrain.config import RunConfig
 from alttrain.lowrank import build_controller
-from alttrain.lowrank.collect import tidy_stability
 from alttrain.lowrank.linalg import column_cosine_stability, polar_factor, r_factor, r_similarity
+from alttrain.pipelines.oialr import tidy_stability
 from alttrain.train import CHECKPOINT, train
 from conftest import tiny_run
 

@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from alttrain.tables.render import to_latex  # noqa: E402
-from alttrain.verification.latex import write_paper_sources  # noqa: E402
+from alttrain.artifacts.render import to_latex  # noqa: E402
+from alttrain.writeup.latex import write_paper_sources  # noqa: E402
 from conftest import REPO  # noqa: E402
 from test_verify_statuses import PAPERS  # noqa: E402
 

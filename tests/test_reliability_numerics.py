@@ -17,8 +17,9 @@ import torch
 import yaml
 
 from alttrain import cli
+from alttrain.artifacts.cells import format_cell
 from alttrain.config import RunConfig
-from alttrain.results import aggregate, format_cell
+from alttrain.results import aggregate
 from alttrain.train import CHECKPOINT, train
 
 REPO = Path(__file__).resolve().parents[1]

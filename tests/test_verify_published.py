@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from alttrain.errors import UserError
-from alttrain.verification.catalog import KnownExperiments
 from alttrain.verification.published import load_published, validate_published
+from alttrain.workflow.catalog import KnownExperiments
 from conftest import REPO
 from test_verify_statuses import PAPERS, entry, published
 

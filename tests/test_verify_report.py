@@ -16,10 +16,10 @@ import pytest  # noqa: E402
 
 from alttrain.errors import UserError  # noqa: E402
 from alttrain.verification.html import render_html  # noqa: E402
-from alttrain.verification.latex import numbers_tex  # noqa: E402
-from alttrain.verification.provenance import ArtifactProvenance, labels_function  # noqa: E402
-from alttrain.verification.readme import END, START, compute_table, update_readme  # noqa: E402
 from alttrain.verification.report import render_summary  # noqa: E402
+from alttrain.workflow.provenance import ArtifactProvenance, labels_function  # noqa: E402
+from alttrain.writeup.latex import numbers_tex  # noqa: E402
+from alttrain.writeup.readme import END, START, compute_table, update_readme  # noqa: E402
 from test_verify_statuses import entry, fc_frame, published, report_for, write_case  # noqa: E402
 
 ENTRIES = [

@@ -20,14 +20,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "table": ("alttrain.commands", "table_main", "build one table id from aggregated CSVs"),
     "list": ("alttrain.commands", "list_main", "list methods, models, data sets, figures, tables"),
     "verify": ("alttrain.verify", "main", "compare reproduced numbers with the published ones"),
-    "paper-sources": ("alttrain.verify", "paper_sources_main", "write paper/<paper>/generated/*.tex"),
-    "results-readme": ("alttrain.verify", "results_readme_main", "rewrite README.md's results block"),
-    "closed-form": ("alttrain.closed_form.cli", "closed_form_main", "fg: vectorised closed-form sweep"),
-    "approx-quality": ("alttrain.closed_form.cli", "approx_quality_main", "fg: approximation-quality study"),
-    "stability": ("alttrain.lowrank.cli", "stability_main", "oialr: SVD-basis stability from snapshots"),
-    "oialr-collect": ("alttrain.lowrank.cli", "collect_main", "oialr: gather runs into the paper's CSVs"),
+    "paper-sources": ("alttrain.writeup", "paper_sources_main", "write paper/<paper>/generated/*.tex"),
+    "results-readme": ("alttrain.writeup", "results_readme_main", "rewrite README.md's results block"),
     "bench": ("alttrain.bench", "main", "benchmark suite (results/bench/)"),
-    "f3": ("alttrain.tables.f3_data", "main", "f3: settings/not-run CSVs, empty experiments, gap reduction"),
+    # one pipeline module per paper, one command per rule file: python -m alttrain <paper> <step>
+    "fg": ("alttrain.pipelines.fg", "main", "fg steps: closed-form, approx-quality, custom-angle, export-lrs"),
+    "oialr": ("alttrain.pipelines.oialr", "main", "oialr steps: collect, stability"),
+    "f3": ("alttrain.pipelines.f3", "main", "f3 steps: settings, empty, gap-reduction"),
 }
 
 

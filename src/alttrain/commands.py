@@ -72,10 +72,10 @@ def figure_main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("inputs", nargs="*")
     args = parser.parse_intermixed_args(argv)  # CSVs come after the options in the rules
-    from alttrain.figures import get_figure
-    from alttrain.figures.style import Context, save_figure
+    from alttrain.artifacts import FIGURES
+    from alttrain.artifacts.style import Context, save_figure
 
-    module = get_figure(args.figure_id)
+    module = FIGURES.get(args.figure_id)
     frames = _frames(args.inputs)
     context = Context.from_frames(args.scale, module.SPEC.own_rows(frames))
     save_figure(module.draw(frames, context), context, module.SPEC, args.out)
@@ -91,11 +91,11 @@ def table_main(argv: list[str]) -> int:
     parser.add_argument("--latex", type=Path, required=True)
     parser.add_argument("inputs", nargs="*")
     args = parser.parse_intermixed_args(argv)  # CSVs come after the options in the rules
-    from alttrain.figures.context import Context
-    from alttrain.tables import get_table
-    from alttrain.tables.render import write_table
+    from alttrain.artifacts import TABLES
+    from alttrain.artifacts.context import Context
+    from alttrain.artifacts.render import write_table
 
-    module = get_table(args.table_id)
+    module = TABLES.get(args.table_id)
     frames = _frames(args.inputs)
     context = Context.from_frames(args.scale, module.SPEC.own_rows(frames))
     write_table(module.build(frames, context), context, module.SPEC, args.markdown, args.latex)
@@ -105,15 +105,14 @@ def table_main(argv: list[str]) -> int:
 def list_main(argv: list[str]) -> int:
     """``list [methods|models|datasets|figures|tables]``: print the registered names."""
     what = argv[0] if argv else "all"
+    from alttrain.artifacts import FIGURES, TABLES
     from alttrain.data import list_datasets
-    from alttrain.figures import figure_modules
     from alttrain.methods import list_methods
     from alttrain.models import list_models
-    from alttrain.tables import table_modules
 
     listing = {
         "methods": list_methods, "models": list_models, "datasets": list_datasets,
-        "figures": lambda: sorted(figure_modules()), "tables": lambda: sorted(table_modules()),
+        "figures": FIGURES.names, "tables": TABLES.names,
     }
     if what != "all" and what not in listing:
         raise UserError(f"cannot list {what!r}; choose one of {', '.join(listing)}")

@@ -75,58 +75,6 @@ def diverged_mask(rows: pd.DataFrame, values: pd.Series) -> pd.Series:
     return mask
 
 
-def _epoch_label(rows: pd.DataFrame) -> str:
-    """``epoch 3`` / ``epochs 2, 5`` from the ``diverged_epoch`` column of diverged rows ('' if unknown)."""
-    if "diverged_epoch" not in rows.columns:
-        return ""
-    epochs = pd.to_numeric(rows["diverged_epoch"], errors="coerce").dropna()
-    known = sorted({int(e) for e in epochs})
-    if not known:
-        return ""
-    return f"epoch{'s' if len(known) > 1 else ''} {', '.join(map(str, known))}"
-
-
-def format_cell(
-    rows: pd.DataFrame, metric: str, *, digits: int = 2, scale: float = 1.0, missing: str = "–"
-) -> str:
-    """The one table cell over seeds, status-aware: never prints a diverged run's number, never drops one.
-
-    Args:
-        rows: one row per seed (an aggregated CSV's rows of one table cell); read are ``metric`` and, when
-            present, ``status`` (training runs), ``diverged`` (closed-form sweeps) and ``diverged_epoch``.
-        metric: the column to summarise.
-        digits: decimals of mean and std. scale: factor applied to the values (e.g. 100 for percent).
-        missing: the cell when no row has a value.
-
-    Returns:
-        ``"97.10 ± 0.20"`` (mean and sample std, ddof=1, of the runs that did not diverge; one run prints its
-        value alone); ``"97.10 ± 0.20 (1/3 diverged)"`` when some seeds diverged; ``"diverged (epoch 3)"``
-        (or ``"diverged (epochs 2, 5)"``) when all did; a seed that neither diverged nor has a finite value
-        is counted too: ``"97.10 (1/2 no value)"``. A run counts as diverged by its ``status``, its
-        ``diverged`` flag or an infinite value.
-    """
-    if rows is None or rows.empty or metric not in rows.columns:
-        return missing
-    values = pd.to_numeric(rows[metric], errors="coerce").astype(float)
-    diverged = diverged_mask(rows, values)
-    valid = values[~diverged & np.isfinite(values)] * scale
-    total, n_diverged = len(rows), int(diverged.sum())
-    n_missing = total - n_diverged - len(valid)
-    notes = [f"{n_diverged}/{total} diverged"] if n_diverged and len(valid) else []
-    notes += [f"{n_missing}/{total} no value"] if n_missing and (len(valid) or n_diverged) else []
-    if valid.empty:
-        if not n_diverged:
-            return missing
-        label = _epoch_label(rows[diverged])
-        if n_missing:
-            label = ", ".join(filter(None, [f"{n_diverged}/{total}", label, f"{n_missing}/{total} no value"]))
-        return f"diverged ({label})" if label else "diverged"
-    cell = f"{valid.mean():.{digits}f}"
-    if len(valid) > 1:
-        cell += f" ± {valid.std(ddof=1):.{digits}f}"
-    return cell + (f" ({'; '.join(notes)})" if notes else "")
-
-
 def write_aggregate(summary_paths: list[str | Path], final: Path, curves: Path, alignment: Path) -> None:
     """Aggregate and write the three CSVs atomically."""
     final_df, curves_df, align_df = aggregate(summary_paths)

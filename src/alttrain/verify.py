@@ -18,7 +18,7 @@ from pathlib import Path
 from alttrain.atomic import write_text
 from alttrain.verification.published import load_published
 
-__all__ = ["load_published", "main", "paper_sources_main", "results_readme_main", "run_verification"]
+__all__ = ["load_published", "main", "run_verification"]
 
 
 def run_verification(
@@ -40,9 +40,9 @@ def run_verification(
         paths: file per output (``json``, ``markdown``, ``html``, ``summary``); missing ones go to ``out_dir``
             as report.json, report.md, report.html and summary.txt.
     """
-    from alttrain.verification.catalog import KnownExperiments
     from alttrain.verification.html import render_html
     from alttrain.verification.report import CsvStore, build_report, render_markdown, render_summary
+    from alttrain.workflow.catalog import KnownExperiments
 
     known = {paper: KnownExperiments(paper) for paper in papers} if check_experiments else None
     store = CsvStore(metrics_dir, csvs)
@@ -98,35 +98,4 @@ def main(argv: list[str]) -> int:
         paths,
     )
     print((args.summary or args.json.parent / "summary.txt").read_text(), end="")
-    return 0
-
-
-def paper_sources_main(argv: list[str]) -> int:
-    """``paper-sources --paper P --out-dir paper/P/generated``: numbers, includes, verification .tex."""
-    from alttrain.verification.latex import write_paper_sources
-
-    parser = argparse.ArgumentParser(prog="alttrain paper-sources")
-    parser.add_argument("--paper", required=True, choices=("fg", "oialr", "f3"))
-    parser.add_argument("--report", type=Path, default=Path("results/verification/report.json"))
-    parser.add_argument("--out-dir", type=Path, required=True)
-    parser.add_argument("--metrics-dir", type=Path, default=Path("results/metrics"))
-    parser.add_argument("--figures-dir", type=Path, default=Path("figures"))
-    args = parser.parse_args(argv)
-    report = json.loads(args.report.read_text())
-    for path in write_paper_sources(report, args.paper, args.out_dir, args.metrics_dir, args.figures_dir):
-        print(path)
-    return 0
-
-
-def results_readme_main(argv: list[str]) -> int:
-    """``results-readme [--readme README.md]``: rewrite README's results block from the verification JSON."""
-    from alttrain.verification.readme import update_readme
-
-    parser = argparse.ArgumentParser(prog="alttrain results-readme")
-    parser.add_argument("--readme", type=Path, default=Path("README.md"))
-    parser.add_argument("--report", type=Path, default=Path("results/verification/report.json"))
-    parser.add_argument("--benchmarks", type=Path, default=Path("results/benchmarks"))
-    args = parser.parse_args(argv)
-    update_readme(args.readme, args.report, args.benchmarks)
-    print(f"updated the results block of {args.readme}")
     return 0

@@ -26,8 +26,8 @@ check_config(config, REPO / "config/schema/config.schema.yaml")
 validate(config, "../../config/schema/config.schema.yaml")
 
 SCALE = config["scale"]
-STYLE = str(REPO / "src/alttrain/figures/style.py")
-RENDER = str(REPO / "src/alttrain/tables/render.py")
+STYLE = str(REPO / "src/alttrain/artifacts/style.py")
+RENDER = str(REPO / "src/alttrain/artifacts/render.py")
 PUBLISHED = [
     str(REPO / "paper" / "published" / f"{paper}.yaml") for paper in config["papers"]
 ]

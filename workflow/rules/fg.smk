@@ -34,7 +34,7 @@ rule run_fg_closed_form:
     params:
         settings=json.dumps(FG_SECTION.get("closed_form", {}), sort_keys=True),
     shell:
-        "python -m alttrain closed-form sweep --function {wildcards.function} --settings {params.settings:q} "
+        "python -m alttrain fg closed-form --function {wildcards.function} --settings {params.settings:q} "
         "--out {output.final} --curves {output.curves} > {log} 2>&1"
 
 
@@ -55,7 +55,7 @@ rule run_fg_approx_quality:
     params:
         settings=json.dumps(FG_SECTION.get("approx_quality", {}), sort_keys=True),
     shell:
-        "python -m alttrain approx-quality --settings {params.settings:q} --out {output} > {log} 2>&1"
+        "python -m alttrain fg approx-quality --settings {params.settings:q} --out {output} > {log} 2>&1"
 
 
 rule run_fg_custom_angle:
@@ -78,7 +78,7 @@ rule run_fg_custom_angle:
     params:
         settings=json.dumps(FG_SECTION.get("custom_angle", {}), sort_keys=True),
     shell:
-        "python -m alttrain closed-form custom-angle --settings {params.settings:q} --approx {output.approx} "
+        "python -m alttrain fg custom-angle --settings {params.settings:q} --approx {output.approx} "
         "--opt {output.opt} --curves {output.curves} > {log} 2>&1"
 
 
@@ -96,5 +96,5 @@ rule export_fg_lr_tables:
     conda:
         "../../envs/plot.yaml"
     shell:
-        "python -m alttrain closed-form export-lrs --sources {input.nn} {input.math} {input.custom} "
+        "python -m alttrain fg export-lrs --sources {input.nn} {input.math} {input.custom} "
         "--nn {output.nn} --math {output.math} --custom {output.custom} > {log} 2>&1"

@@ -1,5 +1,5 @@
 # Figures and tables: one job per id, reading only aggregated CSVs (a style change never retrains).
-from alttrain.verification.provenance import labels_function, provenance_function
+from alttrain.workflow.provenance import labels_function, provenance_function
 
 
 rule plot_figure:

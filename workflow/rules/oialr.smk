@@ -39,7 +39,7 @@ rule collect_oialr_results:
         plan=json.dumps(OIALR_PLAN, sort_keys=True),
         scale=SCALE,
     shell:
-        "python -m alttrain oialr-collect --scale {params.scale} --plan {params.plan:q} "
+        "python -m alttrain oialr collect --scale {params.scale} --plan {params.plan:q} "
         "--references {input.references:q} --final {output.final} --curves {output.curves} "
         "--stability {output.stability} --stability-summary {output.stability_summary} "
         "--status {output.status} --hparams {output.hparams} "

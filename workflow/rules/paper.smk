@@ -2,7 +2,7 @@
 # and, where latexmk is installed, paper/<paper>/main.pdf (paper/<paper>/main.tex inputs the generated parts).
 import shutil
 
-from alttrain.verification import dag
+from alttrain.workflow import dag
 
 LATEXMK = shutil.which("latexmk")
 paper_targets = dag.paper_targets(PAPERS, LATEXMK)

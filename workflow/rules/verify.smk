@@ -1,7 +1,7 @@
 # Verification: published numbers and claims (paper/published/<paper>.yaml) against the aggregated CSVs.
 # The published files are validated while the DAG is built, so a malformed one stops Snakemake before any job.
-# Input functions come from alttrain.verification.dag (rule files hold rules only).
-from alttrain.verification import dag
+# Input functions come from alttrain.workflow.dag (rule files hold rules only).
+from alttrain.workflow import dag
 
 PUBLISHED_DATA = dag.load_all_published(PAPERS, PUBLISHED, RUNS)
 PUBLISHED_SCHEMA = str(REPO / "config/schema/published.schema.yaml")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.f3_plot import band, ordered, placeholder
-from alttrain.figures.style import Context
-from alttrain.tables.f3_common import BENCHMARKS, has_rows, select, topology_name
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.f3 import BENCHMARKS, has_rows, select, topology_name
+from alttrain.artifacts.f3_plot import band, ordered, placeholder
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="f3_fig_alignment",

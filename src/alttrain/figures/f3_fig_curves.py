@@ -5,10 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.f3_plot import band, ordered, placeholder
-from alttrain.figures.style import Context
-from alttrain.tables.f3_common import (
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.f3 import (
     BENCHMARKS,
     CLASSIFICATION_BENCHMARKS,
     block_rows,
@@ -18,6 +16,8 @@ from alttrain.tables.f3_common import (
     topology_name,
     transformer_size,
 )
+from alttrain.artifacts.f3_plot import band, ordered, placeholder
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="f3_fig_curves",

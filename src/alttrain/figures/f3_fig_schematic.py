@@ -6,8 +6,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.style import Context
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="f3_fig_schematic",

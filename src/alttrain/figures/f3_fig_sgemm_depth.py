@@ -5,10 +5,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.f3_plot import COLORS, ordered, placeholder
-from alttrain.figures.style import Context
-from alttrain.tables.f3_common import APPROACHES, has_rows, not_run_cell, not_run_reason
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.f3 import APPROACHES, has_rows, not_run_cell, not_run_reason
+from alttrain.artifacts.f3_plot import COLORS, ordered, placeholder
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="f3_fig_sgemm_depth",

@@ -6,9 +6,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.fg_common import FUNCTIONS, finish_with_legend, has_rows, log_floor, ordered, seed_stats, style
-from alttrain.figures.style import Context, placeholder_axes
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.fg import FUNCTIONS, finish_with_legend, has_rows, log_floor, ordered, seed_stats, style
+from alttrain.artifacts.style import Context, placeholder_axes
 
 SPEC = ArtifactSpec(
     id="fg_fig_closed_form",

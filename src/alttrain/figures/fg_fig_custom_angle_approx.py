@@ -6,9 +6,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.fg_common import has_rows
-from alttrain.figures.style import Context, placeholder_axes
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.fg import has_rows
+from alttrain.artifacts.style import Context, placeholder_axes
 
 SPEC = ArtifactSpec(
     id="fg_fig_custom_angle_approx",

@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Wedge
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.style import Context
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="fg_fig_illustration",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.fg_common import finish_with_legend, has_rows, ordered, style
-from alttrain.figures.style import Context, placeholder_axes
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.fg import finish_with_legend, has_rows, ordered, style
+from alttrain.artifacts.style import Context, placeholder_axes
 
 SPEC = ArtifactSpec(
     id="fg_fig_nn_curves",

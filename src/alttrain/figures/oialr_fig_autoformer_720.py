@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.oialr_autoformer_plot import CAPTION, draw_horizon
-from alttrain.figures.style import Context
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.oialr_plot import CAPTION, draw_horizon
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="oialr_fig_autoformer_720",

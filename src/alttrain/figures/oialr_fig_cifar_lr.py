@@ -5,9 +5,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.oialr_common import VARIANT_COLORS, VARIANT_LABELS, not_run, rows_of, status
-from alttrain.figures.style import Context
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import select
+from alttrain.artifacts.oialr_plot import VARIANT_COLORS, VARIANT_LABELS, not_run, status
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="oialr_fig_cifar_lr",
@@ -23,12 +24,12 @@ SPEC = ArtifactSpec(
 def draw(frames: dict[str, pd.DataFrame], context: Context):
     fig, ax = plt.subplots(figsize=(6, 3.6))
     info = status(frames, "e1_vit")
-    curves = rows_of(frames.get("collected_curves.csv"), experiment="e1_vit")
+    curves = select(frames.get("collected_curves.csv"), experiment="e1_vit")
     if curves.empty or "lr" not in curves:
         not_run(ax, info["title"], info["reason"] or "no runs at this scale", 60)
     else:
         for variant, label in VARIANT_LABELS.items():
-            part = rows_of(curves, run_id=variant)
+            part = select(curves, run_id=variant)
             if not part.empty:
                 first_seed = part[part["seed"] == part["seed"].min()].sort_values("epoch")
                 ax.plot(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.oialr_common import accuracy_panel, status
-from alttrain.figures.style import Context
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.oialr_plot import accuracy_panel, status
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="oialr_fig_cifar_top1_perc",

@@ -6,9 +6,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.oialr_common import accuracy_panel, check_epochs, mean_line, rows_of, status
-from alttrain.figures.style import Context, placeholder_axes
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import select
+from alttrain.artifacts.oialr_plot import accuracy_panel, check_epochs, mean_line, status
+from alttrain.artifacts.style import Context, placeholder_axes
 
 SPEC = ArtifactSpec(
     id="oialr_fig_cifar_top1_perc_stab",
@@ -29,7 +30,7 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
     title = status(frames, "e1_vit")["title"]
     curves = accuracy_panel(top, frames, "e1_vit", title)
     checks, switch = check_epochs(curves)
-    stability = rows_of(
+    stability = select(
         frames.get("collected_stability.csv"),
         experiment="e1_vit",
         measure="stability",

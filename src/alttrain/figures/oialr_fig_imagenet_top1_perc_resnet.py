@@ -6,9 +6,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.oialr_common import accuracy_panel
-from alttrain.figures.style import Context
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.oialr_plot import accuracy_panel
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="oialr_fig_imagenet_top1_perc_resnet",

@@ -6,9 +6,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.oialr_common import rows_of, stability_panel, status
-from alttrain.figures.style import Context
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import select
+from alttrain.artifacts.oialr_plot import stability_panel, status
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="oialr_fig_r_similarity",
@@ -32,7 +33,7 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
     fig, axes = plt.subplots(2, 3, figsize=(14, 6.5), gridspec_kw={"height_ratios": [3, 1.2]})
     for col, (experiment, title) in enumerate(PANELS):
         title = title or status(frames, experiment)["title"]
-        reference = rows_of(
+        reference = select(
             frames.get("reference_stability.csv"), experiment=experiment, measure="r_similarity"
         )
         stability_panel(

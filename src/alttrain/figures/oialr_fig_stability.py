@@ -5,9 +5,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.oialr_common import rows_of, stability_panel
-from alttrain.figures.style import Context
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import select
+from alttrain.artifacts.oialr_plot import stability_panel
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="oialr_fig_stability",
@@ -26,7 +27,7 @@ PANELS = (("e3_resnetrs101", "ResNet-RS 101 / ImageNet"), ("e2_vit_b16", "ViT-B/
 def draw(frames: dict[str, pd.DataFrame], context: Context):
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), gridspec_kw={"height_ratios": [3, 1.2]})
     for col, (experiment, title) in enumerate(PANELS):
-        reference = rows_of(frames.get("reference_stability.csv"), experiment=experiment, measure="stability")
+        reference = select(frames.get("reference_stability.csv"), experiment=experiment, measure="stability")
         stability_panel(
             axes[0, col], axes[1, col], frames, experiment, "stability", "main", title, reference=reference
         )

@@ -6,9 +6,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.oialr_common import rows_of, stability_panel, status
-from alttrain.figures.style import Context
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import select
+from alttrain.artifacts.oialr_plot import stability_panel, status
+from alttrain.artifacts.style import Context
 
 SPEC = ArtifactSpec(
     id="oialr_fig_stability_cifar",
@@ -31,7 +32,7 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
         stability_panel(
             axes[0, col], axes[1, col], frames, "e1_vit", "stability", series, f"{title}: {label}"
         )
-        points = rows_of(
+        points = select(
             frames.get("stability_summary.csv"),
             experiment="e1_vit",
             measure="stability",

@@ -10,8 +10,9 @@ step, so it combines with every estimator. A run enables it with the run config'
   training (no effect on training).
 
 Modules: :mod:`.linalg` (matrix views, SVD, truncation rule, stability measures), :mod:`.layers` (low-rank
-layers), :mod:`.optim_state` (optimizer swaps), :mod:`.controller`, :mod:`.stability`, :mod:`.collect` (tidy
-CSVs, no torch), :mod:`.cli`. This package file imports no torch, so the CSV commands start fast.
+layers), :mod:`.optim_state` (optimizer swaps), :mod:`.controller`, :mod:`.stability`. The paper's steps beside
+training (collecting the CSVs, stability from snapshots) are in :mod:`alttrain.pipelines.oialr`. This package
+file imports no torch.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.context import Context
-from alttrain.tables.f3_common import (
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.context import Context
+from alttrain.artifacts.f3 import (
     APPROACHES,
     F3_VARIANTS,
     INITS,
@@ -14,7 +14,7 @@ from alttrain.tables.f3_common import (
     classification_columns,
     column_name,
     epochs_note,
-    mean_std,
+    format_cell,
     not_run_cell,
 )
 
@@ -50,7 +50,9 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
                     & (data["feedback_init"] == init)
                 ]
                 name = f"{column_name(benchmark, topology)} {APPROACHES.get(approach, approach)}"
-                cells[name] = mean_std(runs["final_test_acc"]) if not runs.empty else "not run at this scale"
+                cells[name] = (
+                    format_cell(runs, "final_test_acc", missing="") if not runs.empty else "not run at this scale"
+                )
         rows.append(cells)
     training = {"feedback init": "training (this scale)"}
     for benchmark, topology, reason in columns:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.context import Context
-from alttrain.tables.f3_common import APPROACHES, INITS, data_label, has_rows, topology_name
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.context import Context
+from alttrain.artifacts.f3 import APPROACHES, INITS, data_label, has_rows, topology_name
 
 SPEC = ArtifactSpec(
     id="f3_tab_gap_reduction",

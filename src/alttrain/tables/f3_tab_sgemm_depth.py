@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.context import Context
-from alttrain.tables.f3_common import (
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.context import Context
+from alttrain.artifacts.f3 import (
     APPROACHES,
     BENCHMARKS,
     epochs_note,
+    format_cell,
     has_rows,
-    mean_std,
     not_run_cell,
     not_run_reason,
 )
@@ -43,7 +43,7 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
         cells = {"method": APPROACHES.get(approach, approach)}
         for depth in sorted(set(data["depth"])):
             runs = data[(data["approach"] == approach) & (data["depth"] == depth)]
-            cells[f"d = {depth}"] = mean_std(runs["final_test_mse"], digits=4)
+            cells[f"d = {depth}"] = format_cell(runs, "final_test_mse", digits=4, missing="")
         rows.append(cells)
     training = {"method": "training (this scale)"}
     for depth in sorted(set(data["depth"])):

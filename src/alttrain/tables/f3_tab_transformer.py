@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.context import Context
-from alttrain.tables.f3_common import (
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.context import Context
+from alttrain.artifacts.f3 import (
     APPROACHES,
     epochs_note,
+    format_cell,
     has_rows,
-    mean_std,
     not_run_cell,
     not_run_reason,
     transformer_size,
@@ -47,8 +47,8 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
         rows.append(
             {
                 "method": APPROACHES.get(approach, approach),
-                "test accuracy (%)": mean_std(runs["final_test_acc"]),
-                "test loss": mean_std(runs["final_test_loss"], digits=4),
+                "test accuracy (%)": format_cell(runs, "final_test_acc", missing=""),
+                "test loss": format_cell(runs, "final_test_loss", digits=4, missing=""),
                 "model": transformer_size(runs),
                 "training": epochs_note(runs, "transformer"),
             }

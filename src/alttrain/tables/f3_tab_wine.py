@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.context import Context
-from alttrain.tables.f3_common import (
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.context import Context
+from alttrain.artifacts.f3 import (
     APPROACHES,
     epochs_note,
+    format_cell,
     has_rows,
-    mean_std,
     not_run_cell,
     not_run_reason,
     topology_name,
@@ -46,8 +46,8 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
                 {
                     "network": topology_name(topology),
                     "method": APPROACHES.get(approach, approach),
-                    "test MSE": mean_std(runs.get("final_test_mse", pd.Series(dtype=float)), digits=4),
-                    "test MAE": mean_std(runs.get("final_test_mae", pd.Series(dtype=float)), digits=4),
+                    "test MSE": format_cell(runs, "final_test_mse", digits=4, missing=""),
+                    "test MAE": format_cell(runs, "final_test_mae", digits=4, missing=""),
                     "training": epochs_note(runs, "wine"),
                 }
             )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.context import Context
-from alttrain.figures.fg_common import FUNCTIONS, LABELS, has_rows, ordered, sig
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.context import Context
+from alttrain.artifacts.fg import FUNCTIONS, LABELS, has_rows, ordered, sig
 
 SPEC = ArtifactSpec(
     id="fg_tab_closed_form",

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.context import Context
-from alttrain.figures.fg_common import APPROACHES, LABELS, NOT_RUN, has_rows, mean_std
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import format_cell
+from alttrain.artifacts.context import Context
+from alttrain.artifacts.fg import APPROACHES, LABELS, NOT_RUN, has_rows
 
 SPEC = ArtifactSpec(
     id="fg_tab_fc_mnist",
@@ -34,7 +35,7 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
             if part is None or part.empty:
                 cells[f"w = {width}"] = NOT_RUN
                 continue
-            last = mean_std(part["final_test_acc"], 2) if "final_test_acc" in part.columns else "–"
-            cells[f"w = {width}"] = f"{mean_std(part['best_test_acc'], 2)} [{last}]"
+            last = format_cell(part, "final_test_acc")
+            cells[f"w = {width}"] = f"{format_cell(part, 'best_test_acc')} [{last}]"
         rows.append(cells)
     return pd.DataFrame(rows)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.context import Context
-from alttrain.figures.fg_common import APPROACHES, FUNCTIONS, has_rows, sig
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.context import Context
+from alttrain.artifacts.fg import APPROACHES, FUNCTIONS, has_rows, sig
 
 SPEC = ArtifactSpec(
     id="fg_tab_lrs_math",

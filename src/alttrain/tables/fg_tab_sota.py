@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.context import Context
-from alttrain.figures.fg_common import APPROACHES, LABELS, NOT_RUN, has_rows, mean_std
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import format_cell
+from alttrain.artifacts.context import Context
+from alttrain.artifacts.fg import APPROACHES, LABELS, NOT_RUN, has_rows
 
 SPEC = ArtifactSpec(
     id="fg_tab_sota",
@@ -36,7 +37,7 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
         cells = {"approach": LABELS[approach]}
         for task, title in TASKS.items():
             part = data[(data["approach"] == approach) & (data["task"] == task)] if ok else None
-            cells[title] = NOT_RUN if part is None or part.empty else mean_std(part["best_test_acc"], 2)
+            cells[title] = NOT_RUN if part is None or part.empty else format_cell(part, "best_test_acc")
         rows.append(cells)
     used = {"approach": "(data set used)"}
     for task, title in TASKS.items():

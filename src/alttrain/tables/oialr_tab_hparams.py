@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.context import Context
-from alttrain.figures.oialr_data import VARIANT_LABELS, has_rows
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.context import Context
+from alttrain.artifacts.oialr import VARIANT_LABELS, has_rows
 
 SPEC = ArtifactSpec(
     id="oialr_tab_hparams",

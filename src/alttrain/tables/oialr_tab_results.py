@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from alttrain.figures import ArtifactSpec
-from alttrain.figures.context import Context
-from alttrain.figures.oialr_data import VARIANT_LABELS, has_rows, rows_of
+from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import format_cell, has_rows, select
+from alttrain.artifacts.context import Context
+from alttrain.artifacts.oialr import VARIANT_LABELS
 
 SPEC = ArtifactSpec(
     id="oialr_tab_results",
@@ -36,22 +35,13 @@ FORWARD = "low-rank forward"
 EXPECTED = {"e1_vit": ("baseline", "oialr", "oialr_tuned")}
 
 
-def _cell(values: pd.Series, digits: int) -> str:
-    values = pd.to_numeric(values, errors="coerce").dropna()
-    if values.empty:
-        return "–"
-    if len(values) == 1 or math.isclose(values.std(), 0.0, abs_tol=10 ** -(digits + 2)):
-        return f"{values.mean():.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
-
-
 def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
     status = frames.get("experiment_status.csv")
     finals = frames.get("collected_final.csv")
     rows = []
     for _, exp in status.iterrows() if has_rows(status, "experiment") else []:
-        runs = rows_of(finals, experiment=exp["experiment"])
-        variants = [v for v in VARIANT_LABELS if not rows_of(runs, run_id=v).empty]
+        runs = select(finals, experiment=exp["experiment"])
+        variants = [v for v in VARIANT_LABELS if not select(runs, run_id=v).empty]
         if not variants:
             for variant in EXPECTED.get(exp["experiment"], ("baseline", "oialr")):
                 rows.append(
@@ -67,9 +57,9 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
                 )
             continue
         for variant in variants:
-            part = rows_of(runs, run_id=variant)
+            part = select(runs, run_id=variant)
             cells = {
-                label: _cell(part[col], digits) if col in part else "–" for col, label, digits in COLUMNS
+                label: format_cell(part, col, digits=digits) for col, label, digits in COLUMNS
             }
             cells[FORWARD] = ", ".join(sorted(set(part["forward"].astype(str)))) if "forward" in part else "–"
 

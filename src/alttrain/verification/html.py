@@ -82,7 +82,7 @@ def _png(path: Path) -> str | None:
 
 
 def markdown_table_html(path: Path) -> str | None:
-    """A table written by :mod:`alttrain.tables.render` (caption line, blank line, pipe table) as HTML."""
+    """A table written by :mod:`alttrain.artifacts.render` (caption line, blank line, pipe table) as HTML."""
     if not path.is_file():
         return None
     lines = path.read_text().splitlines()

@@ -115,12 +115,11 @@ def _artifacts(
     scale: str, papers: list[str], store: CsvStore, entries: list[dict], figures_dir: Path
 ) -> dict[str, dict]:
     """Every figure and table of the papers: produced here?, data sets, seeds, verification status."""
-    from alttrain.figures import figure_modules
-    from alttrain.tables import table_modules
+    from alttrain.artifacts import FIGURES, TABLES
 
     found = {}
-    for kind, modules in (("figure", figure_modules()), ("table", table_modules())):
-        for artifact_id, module in sorted(modules.items()):
+    for kind, registry in (("figure", FIGURES), ("table", TABLES)):
+        for artifact_id, module in registry.items():
             spec = module.SPEC
             if spec.paper not in papers:
                 continue

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alttrain.tables.render import latex_escape as _escape
+from alttrain.artifacts.render import latex_escape as _escape
 from alttrain.verification.checks import CLAIM_STATUSES, ENTRY_STATUSES, FAIL, NOT_COMPARABLE, PASS
 from alttrain.verification.report import check_text, data_label, fmt, tally_text
 
@@ -42,7 +42,7 @@ _OT1 = {"<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
 
 
 def latex_escape(text: object) -> str:
-    """:func:`alttrain.tables.render.latex_escape`, and < > | (OT1 fonts print other glyphs for them)."""
+    """:func:`alttrain.artifacts.render.latex_escape`, and < > | (OT1 fonts print other glyphs for them)."""
     return "".join(_OT1.get(ch, ch) for ch in _escape(text))
 
 

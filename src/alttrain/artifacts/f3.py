@@ -1,13 +1,13 @@
-"""Shared helpers of the f3 tables and figures: display names, mean ± std cells, not-run reasons.
+"""Labels and helpers of the f3 paper's tables and figures: display names, table layout, not-run reasons.
 
-No torch here: table and figure jobs stay fast.
+No plotting and no torch here: table jobs stay fast.
 """
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
+
+from alttrain.artifacts.cells import fmt_float, format_cell, has_rows, select  # noqa: F401  (the f3 modules import them here)
 
 BENCHMARKS = {
     "mnist": "MNIST",
@@ -75,22 +75,6 @@ def topology_name(topology: str) -> str:
     return topology.upper() if topology.startswith("fc") else topology
 
 
-def mean_std(values: pd.Series, digits: int = 2) -> str:
-    """``mean ± std`` over seeds (sample std); one seed prints the mean alone; no value prints an empty
-    cell."""
-    values = pd.to_numeric(values, errors="coerce").dropna()
-    if values.empty:
-        return ""
-    if len(values) == 1:
-        return f"{values.iloc[0]:.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
-
-
-def has_rows(frame: pd.DataFrame | None, *columns: str) -> bool:
-    """The frame exists, has rows, and has every given column."""
-    return frame is not None and not frame.empty and all(c in frame.columns for c in columns)
-
-
 def not_run_reason(
     not_run: pd.DataFrame | None, experiment: str, benchmark: str, topology: str = ""
 ) -> str | None:
@@ -108,32 +92,11 @@ def not_run_cell(reason: str) -> str:
     return f"not run at this scale: {reason}"
 
 
-def select(frame: pd.DataFrame, **equal: object) -> pd.DataFrame:
-    """Rows whose columns equal the given values (booleans compared as booleans, also when read as
-    strings)."""
-    mask = pd.Series(True, index=frame.index)
-    for column, value in equal.items():
-        if column not in frame.columns:
-            return frame.iloc[0:0]
-        series = frame[column]
-        if isinstance(value, bool):
-            series = series.astype(str).str.lower() == str(value).lower()
-            mask &= series
-        else:
-            mask &= series == value
-    return frame[mask]
-
-
 def final_metric(task: str) -> tuple[str, str, bool]:
     """(CSV column, printed name, higher is better) of the headline metric of a task."""
     if task == "classification":
         return "final_test_acc", "test accuracy (%)", True
     return "final_test_mse", "test MSE (standardised)", False
-
-
-def fmt_float(value: float, digits: int = 3) -> str:
-    """A number, or an empty cell for NaN."""
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 def classification_columns(
@@ -210,7 +173,7 @@ def approach_table(
                 & (data["approach"] == approach)
                 & (data["feedback_init"] == init)
             ]
-            cells[name] = mean_std(runs[metric]) if metric in runs else ""
+            cells[name] = format_cell(runs, metric, missing="")
         table.append(cells)
     table.append(training_row(data, columns, "method"))
     return pd.DataFrame(table)

@@ -1,23 +1,19 @@
-"""Data helpers of the oialr figures and tables: variant names, row selection, experiment status.
+"""Labels of the oialr paper's figures and tables: variant names, experiment status, data sets.
 
 Only pandas and numpy: tables import this module without matplotlib or seaborn (their jobs start faster).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
+
+from alttrain.artifacts.cells import has_rows
 
 VARIANT_LABELS = {
     "baseline": "baseline (full rank)",
     "oialr": "OIALR",
     "oialr_tuned": "OIALR tuned (inferred)",
 }
-
-
-def has_rows(frame: pd.DataFrame | None, *columns: str) -> bool:
-    """True when the frame exists, has rows and every named column."""
-    return frame is not None and not frame.empty and all(c in frame.columns for c in columns)
 
 
 def status(frames: dict[str, pd.DataFrame], experiment: str) -> dict[str, str]:
@@ -35,16 +31,6 @@ def status(frames: dict[str, pd.DataFrame], experiment: str) -> dict[str, str]:
         "reason": "not run at this scale: the experiment is not in the plan",
         "note": "",
     }
-
-
-def rows_of(frame: pd.DataFrame | None, **equal) -> pd.DataFrame:
-    """Rows whose columns equal the given values (empty frame when the frame or a column is missing)."""
-    if not has_rows(frame, *equal):
-        return pd.DataFrame()
-    mask = np.ones(len(frame), dtype=bool)
-    for column, value in equal.items():
-        mask &= (frame[column] == value).to_numpy()
-    return frame[mask]
 
 
 def dataset_of(frame: pd.DataFrame) -> str:

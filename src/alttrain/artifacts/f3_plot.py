@@ -6,8 +6,8 @@ import textwrap
 
 import pandas as pd
 
-from alttrain.figures.style import placeholder_axes
-from alttrain.tables.f3_common import APPROACHES
+from alttrain.artifacts.f3 import APPROACHES
+from alttrain.artifacts.style import placeholder_axes
 
 # colour-blind-safe (Okabe-Ito) for the five methods; the F3 variants get further distinct hues
 COLORS = {

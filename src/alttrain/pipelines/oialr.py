@@ -1,4 +1,11 @@
-"""The oialr paper's tidy CSVs: every figure and table of the paper reads these (pandas only, no torch).
+"""``python -m alttrain oialr <step>``: the oialr jobs beside the training runs (``workflow/rules/oialr.smk``).
+
+* ``collect`` (rule ``collect_oialr_results``): the paper's tidy CSVs; every oialr figure and table reads
+  these (pandas only, no torch);
+* ``stability CURVES.csv... --out STABILITY.csv``: the stability columns recorded during baseline training
+  (:class:`alttrain.lowrank.stability.StabilityTracker`) in long form; or ``stability --snapshots A.pt B.pt
+  [--out X.csv]``: per-layer stability between two saved ``state_dict`` snapshots (every weight with at least
+  two dimensions present in both). A tool for a person; no rule calls it.
 
 :func:`collect` gathers the aggregated CSVs of the oialr training experiments of one scale and the experiment
 plan (:func:`alttrain.grids.oialr.experiment_plan`) into files that exist at every scale, whatever was run:
@@ -20,6 +27,7 @@ plan (:func:`alttrain.grids.oialr.experiment_plan`) into files that exist at eve
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -28,7 +36,11 @@ import pandas as pd
 import yaml
 
 from alttrain.atomic import write_csv
+from alttrain.errors import UserError
 
+# CSVs (under results/metrics/oialr/) that ``collect`` writes
+CSVS = ("collected_final", "collected_curves", "collected_stability", "stability_summary", "experiment_status",
+        "hparams", "reference_autoformer", "reference_stability")
 STABILITY_PREFIXES = ("stability/", "r_similarity/")
 IDENTITY = ["experiment", "run_id", "variant", "seed", "dataset", "scale"]
 AF_SERIES = {
@@ -317,3 +329,93 @@ def collect(
 def load_plan(text: str) -> list[dict[str, Any]]:
     """The plan passed on the command line as JSON."""
     return json.loads(text)
+
+
+def main(argv: list[str]) -> int:
+    """``oialr {collect,stability} ...`` (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="alttrain oialr")
+    sub = parser.add_subparsers(dest="step", required=True)
+    p_collect = sub.add_parser("collect", help="gather runs, plan and references into the paper's CSVs")
+    p_collect.add_argument("--scale", required=True)
+    p_collect.add_argument("--plan", required=True, help="experiment plan as JSON (alttrain.grids.oialr)")
+    p_collect.add_argument(
+        "--references",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="the vendored facts.yaml, af-192-mse.csv and af-720-mse.csv (resources/oialr)",
+    )
+    outputs = ("final", "curves", "stability", "stability_summary", "status", "hparams", "reference_autoformer",
+               "reference_stability")
+    for name in outputs:
+        p_collect.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True)
+    p_collect.add_argument(
+        "csvs", nargs="*", type=Path, help="aggregated <experiment>.csv and _curves.csv files"
+    )
+    p_stab = sub.add_parser("stability", help="stability from run curves or between two weight snapshots")
+    p_stab.add_argument("curves", nargs="*", type=Path, help="metrics.csv or *_curves.csv files")
+    p_stab.add_argument("--snapshots", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
+    p_stab.add_argument("--definition", default="column_cosine", choices=("column_cosine", "abs_column_cosine"))
+    p_stab.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    if args.step == "stability":
+        return _stability(args)
+    folders = {path.parent for path in args.references}
+    needed = ("facts.yaml", "af-192-mse.csv", "af-720-mse.csv")
+    if len(folders) != 1 or not all((next(iter(folders)) / name).is_file() for name in needed):
+        raise UserError(f"--references must be {', '.join(needed)} of one folder (resources/oialr)")
+    collect(
+        args.csvs,
+        load_plan(args.plan),
+        args.scale,
+        next(iter(folders)),
+        {name: getattr(args, name) for name in outputs},
+    )
+    return 0
+
+
+def _stability(args) -> int:
+    """Tidy stability table from run curves, or stability between two weight snapshots."""
+    if args.snapshots:
+        table = _snapshot_stability(*args.snapshots, args.definition)
+    elif args.curves:
+        missing = [str(p) for p in args.curves if not p.is_file()]
+        if missing:
+            raise UserError(f"no such file(s): {', '.join(missing)}")
+        table = tidy_stability(pd.concat([pd.read_csv(p) for p in args.curves], ignore_index=True))
+    else:
+        raise UserError("give curves CSV files or --snapshots BEFORE AFTER")
+    if args.out:
+        write_csv(args.out, table)
+    else:
+        print(table.to_string(index=False))
+    return 0
+
+
+def _snapshot_stability(before: Path, after: Path, definition: str):
+    import torch
+
+    from alttrain.lowrank.linalg import STABILITY_DEFINITIONS, polar_factor, r_factor, r_similarity
+
+    states = []
+    for path in (before, after):
+        if not path.is_file():
+            raise UserError(f"snapshot {path} does not exist")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        states.append(state.get("model", state) if isinstance(state, dict) else state)
+    rows = []
+    for name, weight in states[0].items():
+        other = states[1].get(name)
+        if weight.dim() < 2 or other is None or other.shape != weight.shape or not weight.is_floating_point():
+            continue
+        q_prev, q_now = polar_factor(weight), polar_factor(other)
+        rows.append(
+            {
+                "parameter": name,
+                "stability": STABILITY_DEFINITIONS[definition](q_prev, q_now),
+                "r_similarity": r_similarity(r_factor(weight), r_factor(other)),
+            }
+        )
+    if not rows:
+        raise UserError(f"{before} and {after} share no weight with at least two dimensions")
+    return pd.DataFrame(rows)

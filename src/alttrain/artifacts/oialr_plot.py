@@ -1,6 +1,6 @@
 """Drawing helpers shared by the oialr figures (no ``SPEC``: not a figure itself; no torch).
 
-Every oialr figure reads the CSVs of ``python -m alttrain oialr-collect``; an experiment that did not run at
+Every oialr figure reads the CSVs of ``python -m alttrain oialr collect``; an experiment that did not run at
 this scale is drawn as a panel that says "not run at this scale: <reason>" (from ``experiment_status.csv``).
 """
 
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import textwrap
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from alttrain.figures.oialr_data import VARIANT_LABELS, dataset_of, has_rows, rows_of, status  # noqa: F401
-from alttrain.figures.style import placeholder_axes
+from alttrain.artifacts.cells import has_rows, select
+from alttrain.artifacts.oialr import VARIANT_LABELS, dataset_of, status  # noqa: F401  (figures import them here)
+from alttrain.artifacts.style import placeholder_axes
 
 VARIANT_COLORS = dict(zip(VARIANT_LABELS, sns.color_palette("colorblind", 3), strict=True))
 STABILITY_RANGE = (0.80, 1.00)  # fixed colour scale of the authors' heat maps
@@ -107,7 +109,7 @@ def stability_panel(
 ) -> None:
     """Heat map over the mean line for one experiment, or the not-run message (the readings still drawn)."""
     info = status(frames, experiment)
-    rows = rows_of(
+    rows = select(
         frames.get("collected_stability.csv"),
         experiment=experiment,
         measure=measure,
@@ -134,7 +136,7 @@ def trainable_axis(ax, rows: pd.DataFrame, variants: tuple[str, ...] = ("oialr",
     """Right axis: % trainable parameters of the OIALR runs (dashed)."""
     twin = ax.twinx()
     for variant in variants:
-        part = rows_of(rows, run_id=variant)
+        part = select(rows, run_id=variant)
         if has_rows(part, "trainable_pct"):
             band(
                 twin,
@@ -154,13 +156,13 @@ def trainable_axis(ax, rows: pd.DataFrame, variants: tuple[str, ...] = ("oialr",
 def accuracy_panel(ax, frames: dict[str, pd.DataFrame], experiment: str, title: str) -> pd.DataFrame:
     """Validation top-1 per epoch per variant (mean, min-max band) and % trainable on the right axis."""
     info = status(frames, experiment)
-    curves = rows_of(frames.get("collected_curves.csv"), experiment=experiment)
+    curves = select(frames.get("collected_curves.csv"), experiment=experiment)
     if curves.empty:
         not_run(ax, title, info["reason"] or "no runs at this scale", width=60)
         return curves
     metric = "val_acc" if has_rows(curves, "val_acc") and curves["val_acc"].notna().any() else "test_acc"
     for variant in VARIANT_LABELS:
-        part = rows_of(curves, run_id=variant)
+        part = select(curves, run_id=variant)
         if not part.empty:
             band(ax, part, "epoch", metric, VARIANT_LABELS[variant], VARIANT_COLORS[variant])
     split = "validation" if metric == "val_acc" else "test (the authors' validation)"
@@ -176,7 +178,7 @@ def accuracy_panel(ax, frames: dict[str, pd.DataFrame], experiment: str, title: 
 def check_epochs(curves: pd.DataFrame, variant: str = "oialr") -> tuple[list[int], int | None]:
     """Epochs in which a rank check happened (``rank_checks`` rose) and the epoch of the switch (seed
     mean)."""
-    part = rows_of(curves, run_id=variant)
+    part = select(curves, run_id=variant)
     if not has_rows(part, "rank_checks", "seed"):
         return [], None
     checks, switch = set(), []
@@ -187,3 +189,77 @@ def check_epochs(curves: pd.DataFrame, variant: str = "oialr") -> tuple[list[int
         if len(low):
             switch.append(int(low["epoch"].iloc[0]))
     return sorted(checks), (min(switch) if switch else None)
+
+
+# the two Autoformer figures: the authors' published curves beside ours
+CAPTION = (
+    "Autoformer, horizon {h}: per-epoch MSE of OIALR and of the full-rank baseline (mean with min-max band) "
+    "and % trainable parameters of OIALR (right axis, dashed). Left: the authors' published curves (ETTm2, "
+    "their figure data; split not stated). Right: this reproduction's test MSE at the end of each epoch "
+    "(x = epoch index from 0, as the authors' 'Step'); at the cpu scale a small Autoformer on ETTh2, not "
+    "comparable in value."
+)
+
+
+def _authors(ax, frames: dict[str, pd.DataFrame], horizon: int) -> None:
+    ref = select(frames.get("reference_autoformer.csv"), horizon=horizon)
+    if ref.empty:
+        placeholder_axes(ax, "authors' figure data missing")
+        return
+    twin = ax.twinx()
+    for series, label, color, target in (
+        ("oialr_mse", "OIALR MSE", VARIANT_COLORS["oialr"], ax),
+        ("baseline_mse", "baseline MSE", VARIANT_COLORS["baseline"], ax),
+        ("oialr_trainable_pct", "OIALR % trainable", VARIANT_COLORS["oialr"], twin),
+    ):
+        part = ref[ref["series"] == series].sort_values("step")
+        target.plot(
+            part["step"],
+            part["mean"],
+            color=color,
+            ls="--" if target is twin else "-",
+            label=label,
+            marker="o",
+            ms=3,
+        )
+        target.fill_between(part["step"], part["min"], part["max"], color=color, alpha=0.2, lw=0)
+    _finish(ax, twin, f"authors (ETTm2, published figure data), horizon {horizon}", "MSE")
+
+
+def _ours(ax, frames: dict[str, pd.DataFrame], horizon: int) -> None:
+    experiment = f"e4_autoformer_{horizon}"
+    info = status(frames, experiment)
+    curves = select(frames.get("collected_curves.csv"), experiment=experiment)
+    if not has_rows(curves, "test_mse"):
+        not_run(ax, f"this reproduction, horizon {horizon}", info["reason"] or "no runs at this scale", 50)
+        return
+    curves = curves[curves["epoch"] >= 1].assign(step=lambda f: f["epoch"] - 1)
+    twin = ax.twinx()
+    for variant, label in (("oialr", "OIALR test MSE"), ("baseline", "baseline test MSE")):
+        part = select(curves, run_id=variant)
+        if not part.empty:
+            band(ax, part, "step", "test_mse", label, VARIANT_COLORS[variant])
+    oialr = select(curves, run_id="oialr")
+    if has_rows(oialr, "trainable_pct"):
+        band(twin, oialr, "step", "trainable_pct", "OIALR % trainable", VARIANT_COLORS["oialr"], "--")
+    _finish(ax, twin, f"this reproduction, horizon {horizon}\n{dataset_of(curves)}", "test MSE")
+
+
+def _finish(ax, twin, title: str, ylabel: str) -> None:
+    ax.set(xlabel="Step (epoch index from 0)", ylabel=ylabel)
+    ax.set_title(title, fontsize=8)
+    twin.set_ylabel("% trainable parameters")
+    twin.set_ylim(0, 105)
+    twin.grid(False)
+    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    labels = ax.get_legend_handles_labels()[1] + twin.get_legend_handles_labels()[1]
+    ax.legend(handles, labels, fontsize=6, loc="upper right")
+
+
+def draw_horizon(frames: dict[str, pd.DataFrame], horizon: int):
+    """Two panels side by side: the authors' curves and ours."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    _authors(left, frames, horizon)
+    _ours(right, frames, horizon)
+    fig.tight_layout()
+    return fig

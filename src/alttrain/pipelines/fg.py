@@ -1,14 +1,15 @@
-"""Commands of the fg paper's closed-form experiments (called by ``workflow/rules/fg.smk``).
+"""``python -m alttrain fg <step>``: the fg jobs beside the training runs (the rules of ``workflow/rules/fg.smk``).
 
-* ``closed-form sweep --function F --settings JSON --out CSV --curves CSV``: gradient descent on one function for every
-  dimension, approach and seed (docs/methods/fg.md#closed-form-functions); step sizes from
-  ``resources/fg/lrs_math.csv``.
-* ``closed-form custom-angle --settings JSON --approx CSV --opt CSV --curves CSV``: fixed-angle tangents
-  (docs/methods/fg.md#fixed-angle-tangents): approximation quality and Styblinski-Tang optimisation.
-* ``closed-form export-lrs --sources NN MATH CUSTOM --nn CSV --math CSV --custom CSV``: the authors' learning-
-  rate tables as metrics CSVs (for the appendix tables and the verification).
-* ``approx-quality --settings JSON --out CSV``: approximation quality vs n and k
-  (docs/methods/fg.md#approximation-quality).
+* ``closed-form --function F --settings JSON --out CSV --curves CSV`` (rule ``run_fg_closed_form``): gradient
+  descent on one function for every dimension, approach and seed (docs/methods/fg.md#closed-form-functions);
+  step sizes from ``resources/fg/lrs_math.csv``.
+* ``approx-quality --settings JSON --out CSV`` (rule ``run_fg_approx_quality``): approximation quality vs n and
+  k (docs/methods/fg.md#approximation-quality).
+* ``custom-angle --settings JSON --approx CSV --opt CSV --curves CSV`` (rule ``run_fg_custom_angle``):
+  fixed-angle tangents (docs/methods/fg.md#fixed-angle-tangents): approximation quality and Styblinski-Tang
+  optimisation.
+* ``export-lrs --sources NN MATH CUSTOM --nn CSV --math CSV --custom CSV`` (rule ``export_fg_lr_tables``): the
+  authors' learning-rate tables as metrics CSVs (for the appendix tables and the verification).
 
 ``--settings`` is the JSON of the scale file's ``fg.<experiment>`` section (validated by the schema before).
 """
@@ -24,6 +25,10 @@ from typing import Any
 from alttrain.errors import UserError
 
 FUNCTION_LABEL = {"sphere": "Sphere", "rosenbrock": "Rosenbrock", "styblinski_tang": "Styblinski-Tang"}
+# CSVs (under results/metrics/fg/) the steps write whatever the scale; closed-form sweeps add
+# closed_form_<function>.csv and _curves.csv
+CSVS = ("approx_quality", "custom_angle_approx", "custom_angle_opt", "custom_angle_opt_curves", "lrs_custom",
+        "lrs_math", "lrs_nn")
 
 
 def _settings(text: str) -> dict[str, Any]:
@@ -139,34 +144,39 @@ def export_lrs(sources: list[Path] | None = None):
     return tuple(pd.read_csv(path) for path in (sources or [resource(name) for name in names]))
 
 
-def closed_form_main(argv: list[str]) -> int:
-    """``closed-form {sweep,custom-angle,export-lrs} ...`` (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="alttrain closed-form")
-    sub = parser.add_subparsers(dest="what", required=True)
-    p_sweep = sub.add_parser("sweep")
+def main(argv: list[str]) -> int:
+    """``fg {closed-form,approx-quality,custom-angle,export-lrs} ...`` (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="alttrain fg")
+    sub = parser.add_subparsers(dest="step", required=True)
+    p_sweep = sub.add_parser("closed-form", help="closed-form sweep of one function")
     p_sweep.add_argument("--function", required=True, choices=sorted(FUNCTION_LABEL))
     p_sweep.add_argument("--settings", required=True)
     p_sweep.add_argument("--out", type=Path, required=True)
     p_sweep.add_argument("--curves", type=Path, required=True)
-    p_custom = sub.add_parser("custom-angle")
+    p_approx = sub.add_parser("approx-quality", help="approximation quality vs n and k")
+    p_approx.add_argument("--settings", required=True)
+    p_approx.add_argument("--out", type=Path, required=True)
+    p_custom = sub.add_parser("custom-angle", help="fixed-angle tangents: approximation and optimisation")
     p_custom.add_argument("--settings", required=True)
     p_custom.add_argument("--approx", type=Path, required=True)
     p_custom.add_argument("--opt", type=Path, required=True)
     p_custom.add_argument("--curves", type=Path, required=True)
-    p_lrs = sub.add_parser("export-lrs")
+    p_lrs = sub.add_parser("export-lrs", help="the authors' learning-rate tables as metrics CSVs")
     p_lrs.add_argument("--sources", type=Path, nargs=3, required=True, help="nn, math and custom LR files")
     for name in ("--nn", "--math", "--custom"):
         p_lrs.add_argument(name, type=Path, required=True)
     args = parser.parse_args(argv)
     from alttrain.atomic import write_csv
 
-    if args.what == "export-lrs":
+    if args.step == "export-lrs":
         for frame, path in zip(export_lrs(args.sources), (args.nn, args.math, args.custom), strict=True):
             write_csv(path, frame.assign(dataset="learning-rate tables (authors' code frog@7beb8cb)"))
         return 0
     _torch_setup()
     settings = _settings(args.settings)
-    if args.what == "sweep":
+    if args.step == "approx-quality":
+        return _approx_quality(settings, args.out)
+    if args.step == "closed-form":
         final, curves, seconds = sweep(args.function, settings)
         dataset = f"closed form: {FUNCTION_LABEL[args.function]}"
         write_csv(args.out, final.assign(dataset=dataset))
@@ -184,17 +194,11 @@ def closed_form_main(argv: list[str]) -> int:
     return 0
 
 
-def approx_quality_main(argv: list[str]) -> int:
-    """``approx-quality --settings JSON --out CSV``: the approximation-quality summary table."""
-    parser = argparse.ArgumentParser(prog="alttrain approx-quality")
-    parser.add_argument("--settings", required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    _torch_setup()
+def _approx_quality(settings: dict[str, Any], out: Path) -> int:
+    """The approximation-quality summary table (one row per n, k and variant)."""
     from alttrain.atomic import write_csv
     from alttrain.closed_form.approx import approximation_quality
 
-    settings = _settings(args.settings)
     dims = list(settings["dims"])
     samples = {
         n: (
@@ -217,6 +221,6 @@ def approx_quality_main(argv: list[str]) -> int:
         device=device,
     )
     description = "synthetic gradient (ones), Gaussian tangents"
-    write_csv(args.out, frame.assign(dataset=description))
+    write_csv(out, frame.assign(dataset=description))
     print(json.dumps({"cells": len(frame), "seconds": round(time.perf_counter() - started, 2)}))
     return 0

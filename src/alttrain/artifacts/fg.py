@@ -1,12 +1,13 @@
-"""Shared helpers of the fg figures and tables: approach order, labels, colours, seed stats (no torch)."""
+"""Labels of the fg paper's figures and tables: approach order, labels, colours, seed stats (no plotting)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+
+from alttrain.artifacts.cells import has_rows, sig  # noqa: F401  (the fg modules import them here)
 
 APPROACHES = ("bp", "fg_k1", "fg_mean_k2", "fg_mean_k4", "fg_mean_k16", "frog_k2", "frog_k4", "frog_k16")
 LABELS = {
@@ -33,11 +34,6 @@ FUNCTIONS = {"sphere": "Sphere", "rosenbrock": "Rosenbrock", "styblinski_tang": 
 NOT_RUN = "not run at this scale"
 
 
-def has_rows(frame: pd.DataFrame | None, *columns: str) -> bool:
-    """True when ``frame`` exists, has rows and has every column."""
-    return frame is not None and not frame.empty and all(c in frame.columns for c in columns)
-
-
 def ordered(names: Iterable[str]) -> list[str]:
     """Approach ids in the paper's order (unknown ids last, sorted)."""
     names = set(names)
@@ -59,23 +55,6 @@ def seed_stats(frame: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
     grouped = frame.groupby(by, dropna=False)[value]
     stats = grouped.agg(["mean", "std", "min", "max", "count"]).reset_index()
     return stats
-
-
-def mean_std(values: Iterable[float], digits: int = 2, scale: float = 1.0) -> str:
-    """``"97.10 ± 0.20"`` over seeds (``"97.10"`` for a single seed); NaN-only -> ``"–"``."""
-    array = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float) * scale
-    if array.size == 0:
-        return "–"
-    if array.size == 1:
-        return f"{array[0]:.{digits}f} (1 seed)"
-    return f"{array.mean():.{digits}f} ± {array.std(ddof=1):.{digits}f}"
-
-
-def sig(value: float, digits: int = 4) -> str:
-    """A number with ``digits`` significant digits (``"–"`` for NaN)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:.{digits}g}"
 
 
 def log_floor(values, floor: float = 1e-12):

@@ -21,6 +21,8 @@ import pandas as pd
 
 from alttrain.atomic import write_csv
 
+# CSVs (under results/metrics/f3/) the steps write whatever the scale; ``empty`` adds an experiment's three
+CSVS = ("lrs", "not_run", "gap_reduction")
 REFERENCES = ("drtp", "dfa", "llo")
 EMPTY_COLUMNS = [
     "paper",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from alttrain.artifacts.context import SCALE_NOTE
 from alttrain.atomic import write_text
-from alttrain.figures.context import SCALE_NOTE
 
 LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$",

@@ -2,14 +2,14 @@
 
 A published entry naming an experiment outside this set is a typo and is refused. The set is the union of
 - the inputs of every figure and table module of the paper (all scales),
-- the CSVs that ``workflow/rules/<paper>.smk`` writes (paper-specific jobs), read from its literal output
-  paths,
+- the CSVs that the paper's own steps write (``CSVS`` of :mod:`alttrain.pipelines.<paper>`; the workflow
+  checks while it builds the DAG that the outputs of ``workflow/rules/<paper>.smk`` are among them),
 - the training experiments of each scale (the grids expanded as ``common.smk`` does).
 """
 
 from __future__ import annotations
 
-import re
+import importlib
 from functools import cache
 from pathlib import Path
 
@@ -27,24 +27,19 @@ def _stem(name: str) -> str:
 
 def artifact_experiments(paper: str) -> set[str]:
     """CSV stems read by any figure or table module of ``paper`` (whatever its scales)."""
-    from alttrain.figures import figure_modules
-    from alttrain.tables import table_modules
+    from alttrain.artifacts import FIGURES, TABLES
 
     stems = set()
-    for modules in (figure_modules(), table_modules()):
-        for module in modules.values():
+    for registry in (FIGURES, TABLES):
+        for _, module in registry.items():
             if module.SPEC.paper == paper:
                 stems.update(_stem(name) for name in module.SPEC.inputs)
     return stems
 
 
-def rule_experiments(paper: str, root: Path = REPO) -> set[str]:
-    """CSV stems written by the paper's own rules (``results/metrics/<paper>/<name>.csv`` literals)."""
-    path = root / "workflow" / "rules" / f"{paper}.smk"
-    if not path.is_file():
-        return set()
-    pattern = re.compile(r"results/metrics/(?:\{paper\}|" + re.escape(paper) + r")/([A-Za-z0-9_.-]+)\.csv")
-    return set(pattern.findall(path.read_text()))
+def rule_experiments(paper: str) -> set[str]:
+    """CSV stems written by the paper's own steps (:mod:`alttrain.pipelines.<paper>`, its ``CSVS``)."""
+    return set(importlib.import_module(f"alttrain.pipelines.{paper}").CSVS)
 
 
 def scale_config(scale: str, root: Path = REPO) -> dict:
@@ -72,7 +67,7 @@ def training_experiments(paper: str, scale: str, root: Path = REPO) -> frozenset
 
 def known_experiments(paper: str, root: Path = REPO, scales: tuple[str, ...] = SCALES) -> set[str]:
     """Every CSV stem the workflow can write for ``paper`` (with ``_curves``/``_alignment`` companions)."""
-    stems = artifact_experiments(paper) | rule_experiments(paper, root)
+    stems = artifact_experiments(paper) | rule_experiments(paper)
     for scale in scales:
         stems |= training_experiments(paper, scale, root)
     return _with_companions(stems)
@@ -97,7 +92,7 @@ class KnownExperiments:
 
     def cheap(self) -> set[str]:
         if self._cheap is None:
-            found = artifact_experiments(self.paper) | rule_experiments(self.paper, self.root) | self.extra
+            found = artifact_experiments(self.paper) | rule_experiments(self.paper) | self.extra
             self._cheap = _with_companions(found)
         return self._cheap
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from alttrain.verification.catalog import KnownExperiments
 from alttrain.verification.published import load_published, referenced_experiments
+from alttrain.workflow.catalog import KnownExperiments
 
 PAPER_SOURCES = ("numbers.tex", "includes.tex", "verification.tex")
 
@@ -106,7 +106,7 @@ def show_verification_summary(scale: str, papers: list[str], readme: Path = Path
     print("\n" + summary.read_text(), flush=True)
     if scale == "cpu" and set(papers) == {"fg", "oialr", "f3"} and Path(readme).is_file():
         from alttrain.errors import UserError
-        from alttrain.verification.readme import update_readme
+        from alttrain.writeup.readme import update_readme
 
         try:
             update_readme(Path(readme), Path("results/verification/report.json"), Path("results/benchmarks"))

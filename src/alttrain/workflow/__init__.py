@@ -45,13 +45,12 @@ class Artifact:
 
 def artifacts(config: dict[str, Any]) -> dict[str, Artifact]:
     """Every figure and table of the selected papers that is produced at the configured scale."""
-    from alttrain.figures import figure_modules
-    from alttrain.tables import table_modules
+    from alttrain.artifacts import FIGURES, TABLES
 
     papers = set(config.get("papers", ()))
     found: dict[str, Artifact] = {}
-    for kind, modules in (("figure", figure_modules()), ("table", table_modules())):
-        for artifact_id, module in modules.items():
+    for kind, registry in (("figure", FIGURES), ("table", TABLES)):
+        for artifact_id, module in registry.items():
             spec = module.SPEC
             if spec.paper in papers and config["scale"] in spec.scales:
                 found[artifact_id] = Artifact(artifact_id, kind, spec.paper, tuple(spec.inputs), spec.caption)

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from alttrain.figures.context import SCALE_NOTE, Context  # noqa: E402,F401  (figure modules import them here)
+from alttrain.artifacts.context import SCALE_NOTE, Context  # noqa: E402,F401  (figure modules import them here)
 
 PALETTE = "colorblind"
 
