@@ -211,7 +211,7 @@ def test_training_note_states_epochs_against_the_paper():
 def test_max_is_marked_only_among_positive_reductions():
     """The paper's "up to" is a largest positive reduction: a configuration where F3 is behind the baseline
     (negative reduction) is never the marked maximum, and the summary row then names no maximum."""
-    from alttrain.tables import table_modules
+    from alttrain.artifacts import TABLES
 
     frame = run_rows(
         {
@@ -229,7 +229,7 @@ def test_max_is_marked_only_among_positive_reductions():
     assert bool(drtp.loc["trinomial", "is_max"])
     negative = gap_reductions({"classification": frame[frame["feedback_init"] != "trinomial"]}, "cpu")
     assert not negative["is_max"].any()
-    built = table_modules()["f3_tab_gap_reduction"].build(
+    built = dict(TABLES.items())["f3_tab_gap_reduction"].build(
         {"gap_reduction.csv": negative}, Context("cpu", ("MNIST-5k",), (1,))
     )
     assert built.iloc[0]["data set"] == "MNIST-5k (for MNIST)"
@@ -239,8 +239,7 @@ def test_max_is_marked_only_among_positive_reductions():
 
 
 def test_transformer_table_and_curves_state_the_model_size():
-    from alttrain.figures import figure_modules
-    from alttrain.tables import table_modules
+    from alttrain.artifacts import FIGURES, TABLES
 
     runs = pd.DataFrame(
         [
@@ -249,21 +248,21 @@ def test_transformer_table_and_curves_state_the_model_size():
             for a in ("bp", "drtp", "dfa", "f3_delayed_error_softmax")
         ]
     )
-    table = table_modules()["f3_tab_transformer"].build(
+    table = dict(TABLES.items())["f3_tab_transformer"].build(
         {"transformer.csv": runs, "not_run.csv": pd.DataFrame()}, Context("cpu", ("MNIST-5k",), (1,))
     )
     assert set(table["model"]) == {"depth 3, width 256 (paper: depth 5, width 512)"}
-    panels = figure_modules()["f3_fig_curves"]._panels({"transformer_curves.csv": runs})
+    panels = dict(FIGURES.items())["f3_fig_curves"]._panels({"transformer_curves.csv": runs})
     assert any("depth 3, width 256 (paper: depth 5, width 512)" in title for title, *_ in panels)
 
 
 def test_schematic_draws_implemented_methods_with_one_sign_convention():
     import matplotlib.pyplot as plt
 
-    from alttrain.figures import figure_modules
+    from alttrain.artifacts import FIGURES
     from alttrain.methods import list_methods
 
-    fig = figure_modules()["f3_fig_schematic"].draw({}, Context("cpu"))
+    fig = dict(FIGURES.items())["f3_fig_schematic"].draw({}, Context("cpu"))
     titles = [ax.get_title() for ax in fig.axes]
     names = {"BP": "bp", "Shallow (LLO)": "llo", "DFA": "dfa", "DRTP": "drtp", "F³": "f3"}
     assert titles and all(names.get(t) in list_methods() for t in titles)
