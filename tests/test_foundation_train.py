@@ -128,3 +128,57 @@ def test_alignment_probe_does_not_change_training(tmp_path):
     assert with_probe["align_cosine"].between(-1, 1).all()
     alignment = pd.read_csv(tmp_path / "on/alignment.csv")
     assert set(alignment["epoch"]) == {0, 1, 2}
+
+
+def _spiky_first_batch(monkeypatch):
+    """Backprop whose very first mini-batch reports a loss of 50 (the model itself trains normally)."""
+    from alttrain.methods.bp import Backprop
+
+    original, calls = Backprop.compute_gradients, []
+
+    def spiky(self, *args, **kwargs):
+        loss = original(self, *args, **kwargs)
+        calls.append(1)
+        return loss * 0 + 50.0 if len(calls) == 1 else loss
+
+    monkeypatch.setattr(Backprop, "compute_gradients", spiky)
+
+
+def test_val_loss_divergence_rule_ignores_mini_batch_spikes(tmp_path, monkeypatch):
+    """fg authors' rule: a run is aborted when an epoch's validation loss is >= 10 or NaN, not at a mini-batch."""
+    _spiky_first_batch(monkeypatch)
+    common = {"epochs": 2, "divergence_threshold": 10.0, "eval_splits": ["val", "test"]}
+    summary = train(RunConfig.from_dict(tiny_run(**common, divergence_check="val_loss")), tmp_path / "a",
+                    progress=False)
+    assert summary["status"] == "completed" and summary["epochs_run"] == 2
+    _spiky_first_batch(monkeypatch)
+    summary = train(RunConfig.from_dict(tiny_run(**common)), tmp_path / "b", progress=False)
+    assert summary["status"] == "diverged" and summary["diverged_epoch"] == 1  # the other papers' rule
+
+
+@pytest.mark.parametrize("bad_val", [10.0, float("nan")])
+def test_val_loss_divergence_rule_stops_after_the_epoch(tmp_path, monkeypatch, bad_val):
+    import alttrain.train as loop
+
+    evaluate, calls = loop.evaluate, []
+
+    def fake(*args, **kwargs):  # eval_splits [val, test]: call 2 e is the validation pass of epoch e
+        out = evaluate(*args, **kwargs)
+        calls.append(1)
+        return {**out, "loss": bad_val} if len(calls) == 2 * 2 + 1 else out
+
+    monkeypatch.setattr(loop, "evaluate", fake)
+    cfg = RunConfig.from_dict(tiny_run(epochs=4, divergence_threshold=10.0, eval_splits=["val", "test"],
+                                       divergence_check="val_loss"))
+    summary = train(cfg, tmp_path, progress=False)
+    assert summary["status"] == "diverged" and summary["diverged_epoch"] == 2 and summary["epochs_run"] == 2
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert list(metrics["epoch"]) == [0, 1, 2]  # the diverged epoch's row is kept, NaN included
+    assert metrics["val_loss"].iloc[-1] == pytest.approx(bad_val, nan_ok=True)
+
+
+def test_val_loss_divergence_rule_needs_a_validation_split():
+    with pytest.raises(UserError, match="divergence_check 'val_loss' needs 'val' in eval_splits"):
+        RunConfig.from_dict(tiny_run(eval_splits=["test"], divergence_check="val_loss"))
+    with pytest.raises(UserError, match="divergence_check must be one of"):
+        RunConfig.from_dict(tiny_run(divergence_check="sometimes"))

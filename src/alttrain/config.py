@@ -18,6 +18,7 @@ import yaml
 from alttrain.errors import UserError
 
 LOSSES = ("cross_entropy", "bce_onehot", "mse")
+DIVERGENCE_CHECKS = ("batch_loss", "val_loss")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,11 @@ class RunConfig:
         loss: ``cross_entropy`` (logits), ``bce_onehot`` (probabilities vs one-hot) or ``mse``.
         label_smoothing: label smoothing of the cross-entropy loss.
         early_stopping: ``None`` or ``{"patience": int, "min_delta": float, "monitor": "val_loss"}``.
-        divergence_threshold: the run stops as diverged when the training loss is NaN or >= this bound.
+        divergence_threshold: the run stops as diverged when the loss that ``divergence_check`` names is NaN or
+            >= this bound.
+        divergence_check: ``batch_loss`` (default): stop at the first mini-batch loss that is NaN or >= the bound
+            (and after an epoch whose evaluated training loss is); ``val_loss``: stop after an epoch whose
+            validation loss is NaN or >= the bound, as the fg authors' code (needs ``val`` in ``eval_splits``).
         alignment: ``{"enabled": bool, "probe_size": int}``: gradient alignment with backprop per evaluation.
         lowrank: ``None`` or OIALR options (see :mod:`alttrain.lowrank`).
         schedule: ``None`` or learning-rate schedule options (see :mod:`alttrain.schedules`).
@@ -71,6 +76,7 @@ class RunConfig:
     label_smoothing: float = 0.0
     early_stopping: dict[str, Any] | None = None
     divergence_threshold: float | None = None
+    divergence_check: str = "batch_loss"
     alignment: dict[str, Any] = field(default_factory=lambda: {"enabled": True, "probe_size": 64})
     lowrank: dict[str, Any] | None = None
     schedule: dict[str, Any] | None = None
@@ -89,6 +95,12 @@ class RunConfig:
             problems.append(f"epochs must be a non-negative integer, got {self.epochs!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             problems.append(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        if self.divergence_check not in DIVERGENCE_CHECKS:
+            problems.append(
+                f"divergence_check must be one of {', '.join(DIVERGENCE_CHECKS)}, got {self.divergence_check!r}"
+            )
+        elif self.divergence_check == "val_loss" and "val" not in self.eval_splits:
+            problems.append("divergence_check 'val_loss' needs 'val' in eval_splits")
         if self.loss not in LOSSES:
             problems.append(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         lr = self.optimizer.get("lr")

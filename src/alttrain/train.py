@@ -57,6 +57,11 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
         cfg_splits = tuple(s for s in cfg.eval_splits if s != "val")
     else:
         cfg_splits = cfg.eval_splits
+    if cfg.divergence_check == "val_loss" and "val" not in cfg_splits:
+        raise UserError(
+            f"divergence_check 'val_loss' needs a validation split, and the data set {cfg.dataset['name']!r} has "
+            "none here: give it one (e.g. val_size) or use divergence_check: batch_loss"
+        )
     loss = Loss(cfg.loss, data.num_outputs, cfg.label_smoothing)
 
     torch.manual_seed(cfg.seed)
@@ -106,7 +111,7 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
             batch_loss = float(estimator.compute_gradients(x, y, local)) if len(local) else 0.0
             batch_loss = distributed.average_gradients(model, batch_loss, len(local), len(index))
             losses.append(batch_loss)
-            if _diverged(batch_loss, cfg.divergence_threshold):
+            if cfg.divergence_check == "batch_loss" and _diverged(batch_loss, cfg.divergence_threshold):
                 state.status, state.diverged_epoch = "diverged", epoch
                 break
             if cfg.grad_clip is not None:
@@ -120,7 +125,9 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
         row["train_batch_loss"] = sum(losses) / len(losses)
         state.rows.append(row)
         state.epoch_seconds.append(time.perf_counter() - epoch_start)
-        if state.status == "running" and _diverged(row.get("train_loss", 0.0), cfg.divergence_threshold):
+        # batch_loss: the evaluated training loss too; val_loss (fg authors): the epoch's validation loss
+        checked = row.get("val_loss") if cfg.divergence_check == "val_loss" else row.get("train_loss", 0.0)
+        if state.status == "running" and _diverged(checked, cfg.divergence_threshold):
             state.status, state.diverged_epoch = "diverged", epoch
         if state.status == "running":
             _early_stopping(cfg, row, state)

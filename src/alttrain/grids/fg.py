@@ -9,7 +9,8 @@ Experiments (aggregated CSVs ``results/metrics/fg/<experiment>.csv``):
   ``lr_table``.
 
 Every run uses plain SGD with the authors' learning rate of its (task, approach) from ``resources/fg/lrs_nn.csv``, early
-stopping on the validation loss and the divergence bound 10 (docs/methods/fg.md#fully-connected-networks-on-mnist). The
+stopping on the validation loss and the divergence bound 10 on each epoch's validation loss, as the authors' code
+(``divergence_check: val_loss``; docs/methods/fg.md#fully-connected-networks-on-mnist). The
 closed-form sweeps are not training runs (``workflow/rules/fg.smk``). This module imports no torch (Snakemake imports
 it).
 """
@@ -104,6 +105,7 @@ def _common(spec: dict[str, Any]) -> dict[str, Any]:
         "eval_batch_size": spec.get("eval_batch_size", 1024),
         "early_stopping": early,
         "divergence_threshold": spec.get("divergence_threshold", 10.0),
+        "divergence_check": spec.get("divergence_check", "val_loss"),  # the authors: epoch-end validation loss
         "eval_splits": list(spec.get("eval_splits", ["train", "val", "test"])),
         "alignment": {"enabled": True, "probe_size": spec.get("alignment_probe", 64)},
     }
