@@ -122,9 +122,9 @@ def scaling_correction(how: str, k: int, n: int, normalized: bool = False) -> fl
         mean_factor = squared_norm * math.sqrt(2.0 / (math.pi * n))
     else:
         mean_factor = squared_norm * math.sqrt((n + k) / (1 + k)) / n
-    # why 1/k for the sum: this is the factor of the authors' code (docs/methods/fg.md#scaling-correction)
-    # there
-    return mean_factor / k if how == "sum" else mean_factor
+    # the sum is k times the mean, so its expected length is k * mean_factor; the authors' code multiplies the sum
+    # by (1/k) / mean_factor, the same correction (docs/methods/fg.md#scaling-correction)
+    return k * mean_factor if how == "sum" else mean_factor
 
 
 @register_method("fg")
