@@ -139,3 +139,15 @@ def test_a_diverging_dimension_does_not_touch_the_others():
     steps = int(alone.stops[50][0, 0, 0])
     assert torch.allclose(packed.values[: steps + 1, 0, 0, 1], alone.values[:, 0, 0, 0])
     assert math.isnan(float(packed.values[int(packed.stops[50][0, 0, 0]), 0, 0, 0]))
+
+
+def test_forward_ad_with_cholesky_runs_when_k_reaches_n_and_matches_simulated():
+    """jvp_mode forward_ad with the cholesky solver (the cpu scale's) at k >= n: the projection must not fail
+    (a float32 Cholesky of n Gaussian tangents in R^n did), and it takes the simulated mode's steps."""
+    approaches = [Approach("frog_k4", "orthogonal_projection", 4), Approach("frog_k16", "orthogonal_projection", 16)]
+    runs = {
+        mode: run_sweep("sphere", [4, 8, 16], approaches, [[1e-2] * 3] * 2, [0, 1, 2], max_steps=300,
+                        jvp_mode=mode, gram_solver="cholesky")
+        for mode in ("forward_ad", "simulated")
+    }
+    torch.testing.assert_close(runs["forward_ad"].values, runs["simulated"].values, rtol=1e-4, atol=1e-9)

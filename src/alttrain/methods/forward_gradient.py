@@ -81,13 +81,15 @@ def _project(tangents: torch.Tensor, d: torch.Tensor, gram_solver: str) -> torch
         q, r = torch.linalg.qr(v.transpose(-1, -2))  # q: (..., n, m), r: (..., m, m) upper triangular
         coords = torch.linalg.solve_triangular(r.transpose(-1, -2), d, upper=False)  # Q^T g: (..., m, b)
         return q @ coords
-    gram = v @ v.transpose(-1, -2)  # (..., m, m)
     if gram_solver == "cholesky":
-        coeff = torch.cholesky_solve(d, torch.linalg.cholesky(gram))
-    elif gram_solver == "inverse":
-        coeff = torch.linalg.inv(gram) @ d  # the authors' way; kept only to measure its error
-    else:
+        # why float64: with k >= n the Gram matrix of n Gaussian tangents in R^n is often too ill-conditioned for a
+        # float32 Cholesky factorisation (it fails); the vectorised sweep factorises in float64 as well
+        wide = v.double()
+        coeff = torch.cholesky_solve(d.double(), torch.linalg.cholesky(wide @ wide.transpose(-1, -2)))
+        return (wide.transpose(-1, -2) @ coeff).to(v.dtype)
+    if gram_solver != "inverse":
         raise ValueError(f"unknown gram_solver {gram_solver!r}; known: {', '.join(GRAM_SOLVERS)}")
+    coeff = torch.linalg.inv(v @ v.transpose(-1, -2)) @ d  # the authors' way; kept only to measure its error
     return v.transpose(-1, -2) @ coeff
 
 
