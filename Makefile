@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: reproduce test test-fast lint report bench venv clean-results
+.PHONY: reproduce test test-fast lint report bench rehearse venv clean-results
 
 venv: $(STAMP)
 
@@ -32,6 +32,10 @@ lint: $(STAMP)
 
 report: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
+
+# Paper-scale rehearsal and cost model: results/rehearsal/cost.{md,csv,pdf} (docs/cluster.md)
+rehearse: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/local rehearse --config scale=paper $(SNAKEMAKE_ARGS)
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m alttrain bench

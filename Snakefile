@@ -19,6 +19,7 @@ include: "workflow/rules/f3.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/verify.smk"
 include: "workflow/rules/paper.smk"
+include: "workflow/rules/rehearse.smk"
 
 
 rule all:

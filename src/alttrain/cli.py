@@ -14,6 +14,7 @@ from alttrain.errors import UserError
 # command -> (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "train": ("alttrain.commands", "train_main", "train one run from its config.yaml"),
+    "launch": ("alttrain.launch", "main", "train one run on its config's world_size processes (the DAG's job)"),
     "write-config": ("alttrain.commands", "write_config_main", "write a resolved run config (used by the DAG)"),
     "aggregate": ("alttrain.commands", "aggregate_main", "collect finished runs into tidy CSVs"),
     "figure": ("alttrain.commands", "figure_main", "draw one figure id from aggregated CSVs"),
@@ -27,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fg": ("alttrain.pipelines.fg", "main", "fg steps: closed-form, approx-quality, custom-angle, export-lrs"),
     "oialr": ("alttrain.pipelines.oialr", "main", "oialr steps: collect, stability"),
     "f3": ("alttrain.pipelines.f3", "main", "f3 steps: settings, empty, gap-reduction"),
+    "rehearse": ("alttrain.rehearsal.cli", "main", "paper-scale rehearsal and cost model (results/rehearsal/)"),
 }
 
 

@@ -54,6 +54,8 @@ class RunConfig:
         checkpoint_every: write the resumable checkpoint every this many epochs.
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         threads: torch intra-op threads for this process.
+        world_size: data-parallel processes (one GPU each) the run is launched with; the DAG's ``train_run``
+            asks for that many GPUs and starts the processes with ``torchrun`` (see docs/cluster.md).
         data_root: folder where data sets are downloaded to / searched in.
         data_search_paths: further folders searched for data files that cannot be downloaded offline.
         labels: the run's grid coordinates (e.g. ``{"approach": "frog_k16", "width": 256}``); they become columns
@@ -85,6 +87,7 @@ class RunConfig:
     checkpoint_every: int = 1
     device: str = "auto"
     threads: int = 1
+    world_size: int = 1
     data_root: str = "resources/downloads"
     data_search_paths: tuple[str, ...] = ()
     labels: dict[str, Any] = field(default_factory=dict)
@@ -101,6 +104,8 @@ class RunConfig:
             )
         elif self.divergence_check == "val_loss" and "val" not in self.eval_splits:
             problems.append("divergence_check 'val_loss' needs 'val' in eval_splits")
+        if not isinstance(self.world_size, int) or self.world_size < 1:
+            problems.append(f"world_size must be a positive integer, got {self.world_size!r}")
         if self.loss not in LOSSES:
             problems.append(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         lr = self.optimizer.get("lr")

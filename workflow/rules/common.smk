@@ -56,6 +56,12 @@ def run_config_json(wildcards):
     return json.dumps(RUNS[key], sort_keys=True)
 
 
+def run_processes(wildcards):
+    """Data-parallel processes of one run (its config's world_size; train_run gets that many GPUs)."""
+    key = f"{wildcards.paper}/{wildcards.experiment}/{wildcards.run_id}/seed{wildcards.seed}"
+    return int(RUNS[key].get("world_size", 1))
+
+
 def experiment_summaries(wildcards):
     """summary.json of every run (all seeds) of one experiment."""
     prefix = f"{wildcards.paper}/{wildcards.experiment}/"

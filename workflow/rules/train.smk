@@ -1,7 +1,7 @@
 # Generic training jobs: write the resolved config, train, aggregate an experiment's runs into tidy CSVs.
 
-# GPUs per training job: the paper scale trains one model per GPU (`--resources gpu=N` caps the jobs on a
-# workstation with N GPUs; the SLURM profile sets its own); smoke and cpu runs are small and share a GPU if any.
+# GPUs per training job: at the paper scale one per data-parallel process (the run's world_size; `--resources
+# gpu=N` caps the jobs on a workstation with N GPUs); smoke and cpu runs are small and share a GPU if any.
 TRAIN_GPUS = 1 if SCALE == "paper" else 0
 
 
@@ -35,9 +35,14 @@ rule train_run:
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=TRAIN_GPUS,
+        gpu=lambda wc: TRAIN_GPUS * run_processes(wc),
+        # SLURM (snakemake-executor-plugin-slurm): a run on N > 1 processes gets N tasks, one per GPU, and
+        # `alttrain launch` starts them with srun (mpi); elsewhere it starts them with torchrun
+        tasks=run_processes,
+        tasks_per_gpu=1,
+        mpi=lambda wc: "srun" if run_processes(wc) > 1 else "",
     shell:
-        "python -m alttrain train {input} --no-progress > {log} 2>&1"
+        "python -m alttrain launch {input} > {log} 2>&1"
 
 
 rule aggregate_runs:

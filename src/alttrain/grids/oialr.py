@@ -51,6 +51,7 @@ RUN_KEYS = (
     "eval_splits",
     "checkpoint_every",
     "divergence_threshold",
+    "world_size",
 )
 
 

@@ -1,0 +1,28 @@
+# Paper-scale rehearsal and cost model (docs/cluster.md, "Before you book the cluster"); not part of `all`:
+#   snakemake --cores 2 rehearse --config scale=paper      (or: make rehearse)
+
+
+rule rehearse:
+    input:
+        profile="workflow/profiles/slurm/config.yaml",
+        scale=f"config/scales/{SCALE}.yaml",
+        code=sorted(str(p) for p in (REPO / "src/alttrain/rehearsal").glob("*.py")),
+    output:
+        md="results/rehearsal/cost.md",
+        csv="results/rehearsal/cost.csv",
+        runs="results/rehearsal/runs.csv",
+        shapes="results/rehearsal/shapes.csv",
+        figure="results/rehearsal/cost.pdf",
+    log:
+        "results/logs/rehearsal.log",
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=16000,
+        runtime=60,
+    params:
+        papers=" ".join(PAPERS),
+    shell:
+        "python -m alttrain rehearse --scale {SCALE} --papers {params.papers} --out results/rehearsal "
+        "--profile {input.profile} > {log} 2>&1"
