@@ -22,7 +22,8 @@ rule rehearse:
         mem_mb=16000,
         runtime=60,
     params:
+        scale=SCALE,
         papers=" ".join(PAPERS),
     shell:
-        "python -m alttrain rehearse --scale {SCALE} --papers {params.papers} --out results/rehearsal "
+        "python -m alttrain rehearse --scale {params.scale} --papers {params.papers} --out results/rehearsal "
         "--profile {input.profile} > {log} 2>&1"
