@@ -82,3 +82,43 @@ def test_training_job_does_not_import_dynamo_or_sympy(tmp_path):
     out = subprocess.run([sys.executable, "-c", _JOB, str(tmp_path)], cwd=REPO, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
+def test_compacted_sweep_equals_the_full_batch(monkeypatch):
+    """Dropping stopped approaches, seeds and dimensions from the sweep's batch changes no output.
+
+    The grid makes each axis stop early: bp with step 0.5 hits the sphere's minimum in one step (stalls), the
+    n = 16 runs of the other approaches diverge (step 10), and fg_k1 and fg_mean_k2 in n = 2 stall after random times
+    that differ by seed (patience 3). Bit-for-bit equality is expected: every per-run quantity is computed by the
+    same operations on the same numbers, only fewer runs share a batch.
+    """
+    import alttrain.closed_form.sweep as sweep_module
+    from alttrain.closed_form.sweep import Approach, curve_rows, final_rows, parse_approach, run_sweep
+
+    approaches = [Approach(name, *parse_approach(name)) for name in ("bp", "fg_k1", "fg_mean_k2")]
+    lrs = [[0.5, 0.5], [0.8, 10.0], [0.8, 10.0]]
+    kwargs = {"patiences": (3, 5), "max_steps": 400, "dtype": torch.float64}
+    shapes = []  # (approaches, seeds, columns) of every step of the compacted sweep
+    update = sweep_module._PackedUpdate.update
+
+    def recording(self, draws, grad, x):
+        shapes.append(tuple(x.shape))
+        return update(self, draws, grad, x)
+
+    monkeypatch.setattr(sweep_module._PackedUpdate, "update", recording)
+    compact = run_sweep("sphere", [2, 16], approaches, lrs, [0, 1, 2, 3], compact=True, **kwargs)
+    compact_shapes, shapes[:] = list(shapes), []
+    full = run_sweep("sphere", [2, 16], approaches, lrs, [0, 1, 2, 3], compact=False, **kwargs)
+    assert set(shapes) == {(3, 4, 18)}
+    assert {s[0] for s in compact_shapes} >= {3, 2} and {s[2] for s in compact_shapes} >= {18, 2}
+    assert len({s[1] for s in compact_shapes}) >= 3, "seeds should leave the batch one by one"
+
+    assert torch.equal(compact.diverged, full.diverged)
+    for patience in (3, 5):
+        assert torch.equal(compact.stops[patience], full.stops[patience])
+    last = compact.stops[5]
+    for index in torch.cartesian_prod(*(torch.arange(n) for n in last.shape)).tolist():
+        a, s, i = index
+        assert torch.equal(compact.values[: last[a, s, i] + 1, a, s, i], full.values[: last[a, s, i] + 1, a, s, i])
+    for rows in (lambda r: final_rows(r, 3, 5), lambda r: curve_rows(r, 3)):
+        assert rows(compact).equals(rows(full))

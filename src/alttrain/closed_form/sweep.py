@@ -18,6 +18,15 @@ Early stopping (docs/methods/fg.md#closed-form-functions): a step whose value is
 counts as no improvement; after ``patience`` consecutive such steps the run stops. Several patience values are evaluated
 on the same trajectories (the run continues until the largest one stops, and the stop step of a smaller patience is read
 off the same value sequence): 50 is the paper's training setting, 100 the authors' learning-rate search.
+
+Compaction: when every trajectory of an approach, a seed or a dimension has stopped (largest patience), it leaves the
+batch, so the sweep does no work for it any more: the tensors shrink to the approaches, seeds and dimensions still
+running (a rectangular batch: a stopped trajectory whose approach, seed and dimension all still have running ones stays
+in it, frozen; stopped dimensions leave it only once they free a quarter of its columns, as the tangent columns of the
+rest must then be gathered every step). A stopped seed's generator is no longer drawn; a running seed still draws its
+whole (K, D) block, so its tangents do not depend on which others stopped. The stopped trajectories' values repeat
+their last value, exactly what a frozen iterate gives, so compaction changes no result (a test compares it with
+``compact=False``).
 """
 
 from __future__ import annotations
@@ -247,6 +256,7 @@ def run_sweep(
     dtype: torch.dtype = torch.float32,
     jvp_mode: str = "simulated",
     gram_solver: str = "cholesky",
+    compact: bool = True,
 ) -> SweepResult:
     """Optimise ``function`` in every dimension of ``ns`` with every approach and seed at once.
 
@@ -260,38 +270,63 @@ def run_sweep(
         jvp_mode: ``simulated`` or ``forward_ad``. gram_solver: ``cholesky`` (float64 Gram matrix, the
             vectorised path), ``qr`` or ``inverse`` (per-dimension :func:`combine`, e.g. to mimic the authors'
             inverse).
+        compact: drop stopped approaches, seeds and dimensions from the batch (identical results; ``False``
+            steps the whole grid to the end, the reference of the tests and the benchmark).
     """
     fn = FUNCTIONS[function]
     steps = max_steps if max_steps is not None else fn.max_steps
-    packing = Packing(ns)
+    full = Packing(ns)
     a_count, s_count, n_count = len(approaches), len(seeds), len(ns)
     k_max = max([a.k for a in approaches] + [1])
     lr_array = np.asarray(lrs, dtype=np.float64).reshape(a_count, n_count)
-    step_size = packing.expand(torch.as_tensor(lr_array).to(dtype)).unsqueeze(1)  # (A, 1, D)
+    step_size = full.expand(torch.as_tensor(lr_array).to(dtype)).unsqueeze(1)  # (A, 1, D)
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]
     x = torch.cat([fn.start(n, dtype) for n in ns]).expand(a_count, s_count, -1).clone()  # (A, S, D)
     values = torch.empty(steps + 1, a_count, s_count, n_count, dtype=torch.float64)
-    values[0] = packing.sum(fn.terms(x, packing.pairs))
+    values[0] = full.sum(fn.terms(x, full.pairs))
     patiences = tuple(sorted(set(patiences)))
     stops = {p: torch.full((a_count, s_count, n_count), -1, dtype=torch.long) for p in patiences}
     counter = torch.zeros(a_count, s_count, n_count, dtype=torch.long)
     diverged = torch.zeros(a_count, s_count, n_count, dtype=torch.bool)
     active = torch.ones(a_count, s_count, n_count, dtype=torch.bool)
     plain = all(a.sampler == "normal" and not a.normalize for a in approaches)
-    if plain and jvp_mode == "simulated" and gram_solver == "cholesky":
-        stepper = _PackedUpdate(approaches, packing, dtype)
-    else:
-        stepper = _GeneralUpdate(approaches, packing, fn, jvp_mode, gram_solver)
-    draws = torch.empty(s_count, k_max, packing.segment.numel(), dtype=dtype)
+    packed = plain and jvp_mode == "simulated" and gram_solver == "cholesky"
+
+    # The batch: the approaches, seeds and dimensions with a trajectory still running (all of them at first).
+    # `compact` shrinks it whenever a whole approach, seed or dimension has stopped (section "Compaction" of the
+    # module docstring); every tensor below is indexed by the batch, the bookkeeping above by the full grid.
+    keep_a, keep_s, keep_n = (torch.arange(c) for c in (a_count, s_count, n_count))
+    draws_full = torch.empty(s_count, k_max, full.segment.numel(), dtype=dtype)
+
+    def batch(keep_a, keep_s, keep_n):
+        packing = Packing([ns[i] for i in keep_n.tolist()])
+        columns = torch.cat([torch.arange(full.slices[i].start, full.slices[i].stop) for i in keep_n.tolist()])
+        chosen = [approaches[i] for i in keep_a.tolist()]
+        k = max([a.k for a in chosen] + [1])
+        if packed:
+            stepper = _PackedUpdate(chosen, packing, dtype)
+        else:
+            stepper = _GeneralUpdate(chosen, packing, fn, jvp_mode, gram_solver)
+        grid = (keep_a.view(-1, 1, 1), keep_s.view(1, -1, 1), keep_n.view(1, 1, -1))
+        return packing, columns, k, stepper, grid
+
+    packing, columns, k_batch, stepper, grid = batch(keep_a, keep_s, keep_n)
+    all_columns = columns.numel() == full.segment.numel()
     last = steps
     moving = packing.expand(active)  # (A, S, D), recomputed only when a trajectory stops
     for step in range(1, steps + 1):
-        for seed_draws, generator in zip(draws, generators, strict=True):
-            seed_draws.normal_(generator=generator)  # (K, D): this seed's tangents of every dimension
+        for s in keep_s.tolist():  # a stopped seed's stream is no longer needed; a running one is drawn whole
+            draws_full[s].normal_(generator=generators[s])  # (K, D): this seed's tangents of every dimension
+        draws = draws_full
+        if len(keep_s) < s_count or k_batch < k_max:
+            draws = draws[keep_s, :k_batch]
+        if not all_columns:
+            draws = draws[..., columns]
         update = stepper.update(draws, fn.grad(x, packing.pairs), x)
         x = torch.where(moving, x - step_size * update, x)  # stopped trajectories stay put
-        current = packing.sum(fn.terms(x, packing.pairs))
-        values[step] = current
+        values[step] = values[step - 1]  # a trajectory outside the batch has stopped: its value stays
+        values[step][grid] = packing.sum(fn.terms(x, packing.pairs))
+        current = values[step]
         worse = ~(current < values[step - 1])  # why "not less": NaN and ties count as no improvement
         counter = torch.where(worse, counter + 1, 0)
         nan = torch.isnan(current) & active
@@ -304,7 +339,22 @@ def run_sweep(
                 last = step
                 break
             if not torch.equal(still, active):
-                active, moving = still, packing.expand(still)
+                active = still
+                if compact:
+                    new_a, new_s, new_n = (torch.nonzero(still.any(dim=d)).flatten() for d in ((1, 2), (0, 2), (0, 1)))
+                    if sum(ns[i] for i in new_n.tolist()) > 0.75 * columns.numel():
+                        new_n = keep_n  # dropping < 1/4 of the columns saves less than gathering them costs
+                    if (len(new_a), len(new_s), len(new_n)) != (len(keep_a), len(keep_s), len(keep_n)):
+                        pos_a, pos_s, pos_n = (torch.searchsorted(old, new) for old, new in
+                                               ((keep_a, new_a), (keep_s, new_s), (keep_n, new_n)))
+                        keep_a, keep_s, keep_n = new_a, new_s, new_n
+                        packing, columns_new, k_batch, stepper, grid = batch(keep_a, keep_s, keep_n)
+                        kept = torch.searchsorted(columns, columns_new)  # old batch column of each kept one
+                        x = x[pos_a][:, pos_s][..., kept]
+                        step_size = step_size[pos_a][..., kept]
+                        columns = columns_new
+                        all_columns = columns.numel() == full.segment.numel()
+                moving = packing.expand(still[grid])
     for stop in stops.values():
         stop[stop < 0] = last
     return SweepResult(
