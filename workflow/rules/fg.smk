@@ -12,6 +12,75 @@ localrules:
     export_fg_lr_tables,
 
 
+# Sweeps run in parts of at most this many seeds (each seed has its own tangent stream, so the parts merge into
+# the same files as one job): Rosenbrock's 25,000 steps run to the end in most trajectories, so it is the longest
+# job of the fg paper; in parts it runs on both cores and its per-step cost grows less than linearly with the
+# seeds up to about 5 (docs/performance.md). The other sweeps take seconds: one job each.
+FG_SEEDS_PER_JOB = {"rosenbrock": 5}
+FG_SWEEP_SEEDS = list(FG_SECTION.get("closed_form", {}).get("seeds", []))
+
+
+def fg_sweep_parts(function):
+    """Comma-separated seed lists of the parts of one function's sweep (one part: not split)."""
+    size = FG_SEEDS_PER_JOB.get(function) or len(FG_SWEEP_SEEDS) or 1
+    chunks = [FG_SWEEP_SEEDS[i : i + size] for i in range(0, len(FG_SWEEP_SEEDS), size)]
+    return [",".join(map(str, chunk)) for chunk in chunks]
+
+
+FG_SPLIT_FUNCTIONS = [f for f in FG_FUNCTIONS if len(fg_sweep_parts(f)) > 1]
+FG_WHOLE_FUNCTIONS = [f for f in FG_FUNCTIONS if f not in FG_SPLIT_FUNCTIONS]
+
+
+rule run_fg_closed_form_part:
+    input:
+        lrs=str(FG_RESOURCES / "lrs_math.csv"),
+    output:
+        final=temp("results/metrics/fg/closed_form_parts/{function}_{part}.csv"),
+        curves=temp("results/metrics/fg/closed_form_parts/{function}_{part}_curves.csv"),
+    log:
+        "results/logs/fg/closed_form_{function}_{part}.log",
+    benchmark:
+        "results/benchmarks/fg/closed_form_{function}_{part}.tsv"
+    wildcard_constraints:
+        function="|".join(FG_SPLIT_FUNCTIONS) or "no-split-function",
+        part=r"\d+",
+    priority: 1  # the longest fg jobs: start them first
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        settings=json.dumps(FG_SECTION.get("closed_form", {}), sort_keys=True),
+        seeds=lambda wc: fg_sweep_parts(wc.function)[int(wc.part)],
+    shell:
+        "python -m alttrain fg closed-form --function {wildcards.function} --settings {params.settings:q} "
+        "--seeds {params.seeds} --out {output.final} --curves {output.curves} > {log} 2>&1"
+
+
+rule merge_fg_closed_form:
+    input:
+        finals=lambda wc: [f"results/metrics/fg/closed_form_parts/{wc.function}_{i}.csv"
+                           for i in range(len(fg_sweep_parts(wc.function)))],
+        curves=lambda wc: [f"results/metrics/fg/closed_form_parts/{wc.function}_{i}_curves.csv"
+                           for i in range(len(fg_sweep_parts(wc.function)))],
+    output:
+        final="results/metrics/fg/closed_form_{function}.csv",
+        curves="results/metrics/fg/closed_form_{function}_curves.csv",
+    log:
+        "results/logs/fg/closed_form_{function}_merge.log",
+    wildcard_constraints:
+        function="|".join(FG_SPLIT_FUNCTIONS) or "no-split-function",
+    conda:
+        "../../envs/train.yaml"
+    params:
+        settings=json.dumps(FG_SECTION.get("closed_form", {}), sort_keys=True),
+    shell:
+        "python -m alttrain fg closed-form-merge --settings {params.settings:q} --parts {input.finals} "
+        "--part-curves {input.curves} --out {output.final} --curves {output.curves} > {log} 2>&1"
+
+
 rule run_fg_closed_form:
     input:
         lrs=str(FG_RESOURCES / "lrs_math.csv"),
@@ -23,8 +92,8 @@ rule run_fg_closed_form:
     benchmark:
         "results/benchmarks/fg/closed_form_{function}.tsv"
     wildcard_constraints:
-        function="|".join(FG_FUNCTIONS),
-    priority: 1  # the Rosenbrock sweep is the longest fg job: start it first
+        function="|".join(FG_WHOLE_FUNCTIONS) or "no-whole-function",
+    priority: 1
     conda:
         "../../envs/train.yaml"
     threads: 1

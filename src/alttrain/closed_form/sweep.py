@@ -242,6 +242,7 @@ class SweepResult:
     values: torch.Tensor
     stops: dict[int, torch.Tensor]
     diverged: torch.Tensor
+    steps: int  # the step budget (``values`` ends earlier when every trajectory stopped before it)
 
 
 def run_sweep(
@@ -358,7 +359,7 @@ def run_sweep(
     for stop in stops.values():
         stop[stop < 0] = last
     return SweepResult(
-        function, list(ns), list(approaches), lr_array, list(seeds), values[: last + 1], stops, diverged
+        function, list(ns), list(approaches), lr_array, list(seeds), values[: last + 1], stops, diverged, steps
     )
 
 
@@ -401,9 +402,11 @@ def final_rows(
 def curve_rows(
     result: SweepResult, patience: int, points: int = 100, ns: list[int] | None = None
 ) -> pd.DataFrame:
-    """Optimisation curves on a log-spaced step grid, each trajectory up to its stop (training patience)."""
-    last = result.values.shape[0] - 1
-    grid = np.unique(np.concatenate([[0], np.geomspace(1, max(last, 1), points).round().astype(int)]))
+    """Optimisation curves on a log-spaced grid of the step budget, each trajectory up to its stop (training
+    patience). The grid depends on the budget only, not on when the sweep's last trajectory stopped, so a
+    trajectory's curve is the same whichever others share its sweep (a sweep split by seeds gives the same rows).
+    """
+    grid = np.unique(np.concatenate([[0], np.geomspace(1, max(result.steps, 1), points).round().astype(int)]))
     values = result.values.double().numpy()
     f_min = FUNCTIONS[result.function].minimum
     rows = []

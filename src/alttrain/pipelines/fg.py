@@ -2,7 +2,10 @@
 
 * ``closed-form --function F --settings JSON --out CSV --curves CSV`` (rule ``run_fg_closed_form``): gradient
   descent on one function for every dimension, approach and seed (docs/methods/fg.md#closed-form-functions);
-  step sizes from ``resources/fg/lrs_math.csv``.
+  step sizes from ``resources/fg/lrs_math.csv``. ``--seeds 0,1,2`` runs a part (a subset of the seeds; rule
+  ``run_fg_closed_form_part``).
+* ``closed-form-merge --settings JSON --parts CSV... --part-curves CSV... --out CSV --curves CSV`` (rule
+  ``merge_fg_closed_form``): the parts of a sweep split by seeds, joined into the files of one sweep of all seeds.
 * ``approx-quality --settings JSON --out CSV`` (rule ``run_fg_approx_quality``): approximation quality vs n and
   k (docs/methods/fg.md#approximation-quality).
 * ``custom-angle --settings JSON --approx CSV --opt CSV --curves CSV`` (rule ``run_fg_custom_angle``):
@@ -85,6 +88,41 @@ def sweep(function: str, settings: dict[str, Any]):
     return final, curves, seconds
 
 
+def seed_subset(settings: dict[str, Any], text: str | None) -> dict[str, Any]:
+    """``settings`` restricted to the seeds in ``text`` (comma-separated; None: all of them)."""
+    if text is None:
+        return settings
+    try:
+        seeds = [int(seed) for seed in text.split(",")]
+    except ValueError as err:
+        raise UserError(f"--seeds must be comma-separated integers, not {text!r}") from err
+    unknown = sorted(set(seeds) - set(settings["seeds"]))
+    if unknown:
+        raise UserError(f"--seeds {unknown} are not among the settings' seeds {settings['seeds']}")
+    return {**settings, "seeds": seeds}
+
+
+def merge_parts(settings: dict[str, Any], finals, curves):
+    """One sweep's final and curve rows from its parts (sweeps of disjoint seed subsets), in the row order of
+    the sweep of all seeds at once (each seed has its own tangent stream, so the rows themselves are the same).
+    """
+    import pandas as pd
+
+    order = {
+        "approach": {name: i for i, name in enumerate(settings["approaches"])},
+        "seed": {seed: i for i, seed in enumerate(settings["seeds"])},
+        "n": {n: i for i, n in enumerate(settings["dims"])},
+    }
+
+    def ordered(frame, keys):
+        rank = pd.DataFrame({key: frame[key].map(order[key]) for key in keys})
+        return frame.iloc[rank.sort_values(keys, kind="stable").index].reset_index(drop=True)
+
+    final = ordered(pd.concat(finals, ignore_index=True), ["approach", "seed"])
+    curve = ordered(pd.concat(curves, ignore_index=True), ["n", "approach", "seed"])
+    return final, curve
+
+
 def custom_angle(settings: dict[str, Any]):
     """Custom-tangent experiment: (approximation-quality rows, optimisation rows, curve rows)."""
     from alttrain.closed_form.approx import custom_angle_quality
@@ -153,6 +191,13 @@ def main(argv: list[str]) -> int:
     p_sweep.add_argument("--settings", required=True)
     p_sweep.add_argument("--out", type=Path, required=True)
     p_sweep.add_argument("--curves", type=Path, required=True)
+    p_sweep.add_argument("--seeds", default=None, help="comma-separated subset of the settings' seeds (a part)")
+    p_merge = sub.add_parser("closed-form-merge", help="join the parts of a closed-form sweep split by seeds")
+    p_merge.add_argument("--settings", required=True)
+    p_merge.add_argument("--parts", type=Path, nargs="+", required=True, help="final CSVs of the parts")
+    p_merge.add_argument("--part-curves", type=Path, nargs="+", required=True, help="their curve CSVs")
+    p_merge.add_argument("--out", type=Path, required=True)
+    p_merge.add_argument("--curves", type=Path, required=True)
     p_approx = sub.add_parser("approx-quality", help="approximation quality vs n and k")
     p_approx.add_argument("--settings", required=True)
     p_approx.add_argument("--out", type=Path, required=True)
@@ -172,12 +217,20 @@ def main(argv: list[str]) -> int:
         for frame, path in zip(export_lrs(args.sources), (args.nn, args.math, args.custom), strict=True):
             write_csv(path, frame.assign(dataset="learning-rate tables (authors' code frog@7beb8cb)"))
         return 0
+    if args.step == "closed-form-merge":
+        import pandas as pd
+
+        final, curves = merge_parts(_settings(args.settings), [pd.read_csv(p) for p in args.parts],
+                                    [pd.read_csv(p) for p in args.part_curves])
+        write_csv(args.out, final)
+        write_csv(args.curves, curves)
+        return 0
     _torch_setup()
     settings = _settings(args.settings)
     if args.step == "approx-quality":
         return _approx_quality(settings, args.out)
     if args.step == "closed-form":
-        final, curves, seconds = sweep(args.function, settings)
+        final, curves, seconds = sweep(args.function, seed_subset(settings, args.seeds))
         dataset = f"closed form: {FUNCTION_LABEL[args.function]}"
         write_csv(args.out, final.assign(dataset=dataset))
         write_csv(args.curves, curves.assign(dataset=dataset))
