@@ -162,3 +162,13 @@ def test_sweep_part_rejects_unknown_seeds():
 
     with pytest.raises(UserError, match=r"--seeds \[7\] are not among"):
         seed_subset({"seeds": [0, 1]}, "1,7")
+
+
+def test_closed_form_parts_cover_every_seed_once():
+    from alttrain.grids.fg import SEEDS_PER_JOB, closed_form_parts
+
+    seeds = list(range(100, 120))
+    parts = closed_form_parts(seeds, "rosenbrock")
+    assert len(parts) == -(-len(seeds) // SEEDS_PER_JOB["rosenbrock"])
+    assert [int(s) for part in parts for s in part.split(",")] == seeds
+    assert closed_form_parts(seeds, "sphere") == [",".join(map(str, seeds))]  # not split: one job

@@ -1,5 +1,7 @@
 # fg: jobs beside the training runs: closed-form sweeps (one per function, every dimension, approach and seed
 # vectorised in one process), approximation quality, custom-angle tangents, and the authors' learning-rate tables.
+from alttrain.grids.fg import closed_form_parts
+
 FG_SECTION = config.get("fg", {})
 FG_RESOURCES = REPO / "resources" / "fg"
 FG_FUNCTIONS = ["sphere", "rosenbrock", "styblinski_tang"]
@@ -12,22 +14,12 @@ localrules:
     export_fg_lr_tables,
 
 
-# Sweeps run in parts of at most this many seeds (each seed has its own tangent stream, so the parts merge into
-# the same files as one job): Rosenbrock's 25,000 steps run to the end in most trajectories, so it is the longest
-# job of the fg paper; in parts it runs on both cores and its per-step cost grows less than linearly with the
-# seeds up to about 5 (docs/performance.md). The other sweeps take seconds: one job each.
-FG_SEEDS_PER_JOB = {"rosenbrock": 5}
-FG_SWEEP_SEEDS = list(FG_SECTION.get("closed_form", {}).get("seeds", []))
-
-
-def fg_sweep_parts(function):
-    """Comma-separated seed lists of the parts of one function's sweep (one part: not split)."""
-    size = FG_SEEDS_PER_JOB.get(function) or len(FG_SWEEP_SEEDS) or 1
-    chunks = [FG_SWEEP_SEEDS[i : i + size] for i in range(0, len(FG_SWEEP_SEEDS), size)]
-    return [",".join(map(str, chunk)) for chunk in chunks]
-
-
-FG_SPLIT_FUNCTIONS = [f for f in FG_FUNCTIONS if len(fg_sweep_parts(f)) > 1]
+# The Rosenbrock sweep runs in parts of a few seeds and a merge job (alttrain.grids.fg.closed_form_parts).
+FG_SWEEP_PARTS = {
+    f: closed_form_parts(FG_SECTION.get("closed_form", {}).get("seeds", []), f)
+    for f in FG_FUNCTIONS
+}
+FG_SPLIT_FUNCTIONS = [f for f in FG_FUNCTIONS if len(FG_SWEEP_PARTS[f]) > 1]
 FG_WHOLE_FUNCTIONS = [f for f in FG_FUNCTIONS if f not in FG_SPLIT_FUNCTIONS]
 
 
@@ -53,7 +45,7 @@ rule run_fg_closed_form_part:
         runtime=30,
     params:
         settings=json.dumps(FG_SECTION.get("closed_form", {}), sort_keys=True),
-        seeds=lambda wc: fg_sweep_parts(wc.function)[int(wc.part)],
+        seeds=lambda wc: FG_SWEEP_PARTS[wc.function][int(wc.part)],
     shell:
         "python -m alttrain fg closed-form --function {wildcards.function} --settings {params.settings:q} "
         "--seeds {params.seeds} --out {output.final} --curves {output.curves} > {log} 2>&1"
@@ -61,10 +53,14 @@ rule run_fg_closed_form_part:
 
 rule merge_fg_closed_form:
     input:
-        finals=lambda wc: [f"results/metrics/fg/closed_form_parts/{wc.function}_{i}.csv"
-                           for i in range(len(fg_sweep_parts(wc.function)))],
-        curves=lambda wc: [f"results/metrics/fg/closed_form_parts/{wc.function}_{i}_curves.csv"
-                           for i in range(len(fg_sweep_parts(wc.function)))],
+        finals=lambda wc: [
+            f"results/metrics/fg/closed_form_parts/{wc.function}_{i}.csv"
+            for i in range(len(FG_SWEEP_PARTS[wc.function]))
+        ],
+        curves=lambda wc: [
+            f"results/metrics/fg/closed_form_parts/{wc.function}_{i}_curves.csv"
+            for i in range(len(FG_SWEEP_PARTS[wc.function]))
+        ],
     output:
         final="results/metrics/fg/closed_form_{function}.csv",
         curves="results/metrics/fg/closed_form_{function}_curves.csv",

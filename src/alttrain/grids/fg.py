@@ -190,3 +190,17 @@ def training_runs(section: dict[str, Any], settings: Settings) -> list[dict[str,
     if "sota" in section:
         runs += sota_runs(section["sota"], settings)
     return runs
+
+
+# Seeds per job of a closed-form sweep split into parts (functions not named: one job). Rosenbrock's 25,000 steps
+# run to the end in most trajectories, so its sweep is the longest fg job; each seed has its own tangent stream,
+# so parts merge into the files of one job, and the per-step cost grows less than linearly in the seeds up to
+# about 5 (docs/performance.md). The other sweeps take seconds.
+SEEDS_PER_JOB = {"rosenbrock": 5}
+
+
+def closed_form_parts(seeds: list[int], function: str) -> list[str]:
+    """The seed lists (comma-separated, for ``closed-form sweep --seeds``) of the jobs of one function's sweep."""
+    seeds = list(seeds)
+    size = SEEDS_PER_JOB.get(function) or len(seeds) or 1
+    return [",".join(map(str, seeds[i : i + size])) for i in range(0, len(seeds), size)]
