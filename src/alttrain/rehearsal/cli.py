@@ -138,6 +138,8 @@ def _throughput(shapes, args) -> int:
             except Exception as err:  # recorded, not fatal: the CPU rehearsal is the start check
                 timed[key] = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}
             print(f"{shape.shape_id}: {timed[key]}", flush=True)
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
         rows.append({**timed[key], "shape_id": shape.shape_id})
     frame = pd.DataFrame(rows)
     write_csv(args.out / "throughput.csv", frame)

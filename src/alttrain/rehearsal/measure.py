@@ -358,7 +358,7 @@ def _sync(dev: torch.device) -> None:
 
 
 def _timed(shape: JobShape, dev: torch.device, batch: int, repeats: int) -> dict[str, Any]:
-    eval_batch = min(int(shape.run["eval_batch_size"]), max(batch, 2))
+    eval_batch = int(shape.run["eval_batch_size"])
     parts = build_parts(shape.run, dev, batch, eval_batch)
     x, y, index = _batch(parts, batch)
     if dev.type == "cuda":
