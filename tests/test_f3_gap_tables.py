@@ -254,6 +254,9 @@ def test_transformer_table_and_curves_state_the_model_size():
     assert set(table["model"]) == {"depth 3, width 256 (paper: depth 5, width 512)"}
     panels = dict(FIGURES.items())["f3_fig_curves"]._panels({"transformer_curves.csv": runs})
     assert any("depth 3, width 256 (paper: depth 5, width 512)" in title for title, *_ in panels)
+    alignment = runs.assign(parameter="blocks.0.weight", cosine=0.5)
+    configs = dict(FIGURES.items())["f3_fig_alignment"]._configs({"transformer_alignment.csv": alignment})
+    assert [title for title, _ in configs] == ["Transformer: depth 3, width 256 (paper: depth 5, width 512)"]
 
 
 def test_schematic_draws_implemented_methods_with_one_sign_convention():

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
-from alttrain.artifacts.f3 import BENCHMARKS, has_rows, select, topology_name
+from alttrain.artifacts.f3 import BENCHMARKS, has_rows, select, topology_name, transformer_size
 from alttrain.artifacts.f3_plot import band, ordered, placeholder
 from alttrain.artifacts.style import Context
 
@@ -44,9 +44,10 @@ def _configs(frames: dict[str, pd.DataFrame]) -> list[tuple[str, pd.DataFrame]]:
         frame = frames.get(name)
         if has_rows(frame, "parameter"):
             for topology, part in frame.groupby("topology", sort=True):
-                configs.append(
-                    (title if title == "Transformer" else f"{title} {topology_name(topology)}", part)
-                )
+                if title == "Transformer":  # its size, reduced below the paper scale
+                    configs.append((f"{title}: {transformer_size(part)}", part))
+                else:
+                    configs.append((f"{title} {topology_name(topology)}", part))
     return configs
 
 
