@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alttrain.artifacts.cells import fmt_float, format_cell, has_rows, select  # noqa: F401  (the f3 modules import them here)
+from alttrain.artifacts.cells import format_cell, has_rows, select
 
 BENCHMARKS = {
     "mnist": "MNIST",

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from alttrain.artifacts.cells import has_rows, sig  # noqa: F401  (the fg modules import them here)
-
 APPROACHES = ("bp", "fg_k1", "fg_mean_k2", "fg_mean_k4", "fg_mean_k16", "frog_k2", "frog_k4", "frog_k16")
 LABELS = {
     "bp": "BP (true gradient)",

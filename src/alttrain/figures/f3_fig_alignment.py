@@ -7,7 +7,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
-from alttrain.artifacts.f3 import BENCHMARKS, has_rows, select, topology_name, transformer_size
+from alttrain.artifacts.cells import has_rows, select
+from alttrain.artifacts.f3 import BENCHMARKS, topology_name, transformer_size
 from alttrain.artifacts.f3_plot import band, ordered, placeholder
 from alttrain.artifacts.style import Context
 

@@ -6,11 +6,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import has_rows
 from alttrain.artifacts.f3 import (
     BENCHMARKS,
     CLASSIFICATION_BENCHMARKS,
     block_rows,
-    has_rows,
     not_run_cell,
     not_run_reason,
     topology_name,

@@ -7,7 +7,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
-from alttrain.artifacts.f3 import BENCHMARKS, block_rows, has_rows, topology_name
+from alttrain.artifacts.cells import has_rows
+from alttrain.artifacts.f3 import BENCHMARKS, block_rows, topology_name
 from alttrain.artifacts.f3_plot import band, ordered, placeholder
 from alttrain.artifacts.style import Context
 

@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
-from alttrain.artifacts.f3 import APPROACHES, has_rows, not_run_cell, not_run_reason
+from alttrain.artifacts.cells import has_rows
+from alttrain.artifacts.f3 import APPROACHES, not_run_cell, not_run_reason
 from alttrain.artifacts.f3_plot import COLORS, ordered, placeholder
 from alttrain.artifacts.style import Context
 

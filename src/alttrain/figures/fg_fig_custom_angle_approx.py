@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
-from alttrain.artifacts.fg import has_rows
+from alttrain.artifacts.cells import has_rows
 from alttrain.artifacts.style import Context, placeholder_axes
 
 SPEC = ArtifactSpec(

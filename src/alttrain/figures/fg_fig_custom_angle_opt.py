@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
-from alttrain.artifacts.fg import COLORS, has_rows, seed_stats
+from alttrain.artifacts.cells import has_rows
+from alttrain.artifacts.fg import COLORS, seed_stats
 from alttrain.artifacts.style import Context, placeholder_axes
 
 SPEC = ArtifactSpec(

@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
-from alttrain.artifacts.fg import finish_with_legend, has_rows, ordered, style
+from alttrain.artifacts.cells import has_rows
+from alttrain.artifacts.fg import finish_with_legend, ordered, style
 from alttrain.artifacts.style import Context, placeholder_axes
 
 SPEC = ArtifactSpec(

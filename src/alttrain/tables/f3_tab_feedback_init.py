@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import format_cell
 from alttrain.artifacts.context import Context
 from alttrain.artifacts.f3 import (
     APPROACHES,
@@ -14,7 +15,6 @@ from alttrain.artifacts.f3 import (
     classification_columns,
     column_name,
     epochs_note,
-    format_cell,
     not_run_cell,
 )
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import has_rows
 from alttrain.artifacts.context import Context
-from alttrain.artifacts.f3 import APPROACHES, INITS, data_label, has_rows, topology_name
+from alttrain.artifacts.f3 import APPROACHES, INITS, data_label, topology_name
 
 SPEC = ArtifactSpec(
     id="f3_tab_gap_reduction",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import has_rows
 from alttrain.artifacts.context import Context
-from alttrain.artifacts.f3 import has_rows
 
 SPEC = ArtifactSpec(
     id="f3_tab_lrs",

@@ -5,16 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import format_cell, has_rows
 from alttrain.artifacts.context import Context
-from alttrain.artifacts.f3 import (
-    APPROACHES,
-    BENCHMARKS,
-    epochs_note,
-    format_cell,
-    has_rows,
-    not_run_cell,
-    not_run_reason,
-)
+from alttrain.artifacts.f3 import APPROACHES, BENCHMARKS, epochs_note, not_run_cell, not_run_reason
 
 SPEC = ArtifactSpec(
     id="f3_tab_sgemm_depth",

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import has_rows, sig
 from alttrain.artifacts.context import Context
-from alttrain.artifacts.fg import FUNCTIONS, LABELS, has_rows, ordered, sig
+from alttrain.artifacts.fg import FUNCTIONS, LABELS, ordered
 
 SPEC = ArtifactSpec(
     id="fg_tab_closed_form",

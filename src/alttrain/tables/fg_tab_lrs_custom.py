@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import has_rows, sig
 from alttrain.artifacts.context import Context
-from alttrain.artifacts.fg import has_rows, sig
 
 SPEC = ArtifactSpec(
     id="fg_tab_lrs_custom",

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import has_rows, sig
 from alttrain.artifacts.context import Context
-from alttrain.artifacts.fg import APPROACHES, LABELS, has_rows, sig
+from alttrain.artifacts.fg import APPROACHES, LABELS
 
 SPEC = ArtifactSpec(
     id="fg_tab_lrs_nn",

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
-from alttrain.artifacts.cells import format_cell
+from alttrain.artifacts.cells import format_cell, has_rows
 from alttrain.artifacts.context import Context
-from alttrain.artifacts.fg import APPROACHES, LABELS, NOT_RUN, has_rows
+from alttrain.artifacts.fg import APPROACHES, LABELS, NOT_RUN
 
 SPEC = ArtifactSpec(
     id="fg_tab_sota",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
+from alttrain.artifacts.cells import has_rows
 from alttrain.artifacts.context import Context
-from alttrain.artifacts.oialr import VARIANT_LABELS, has_rows
+from alttrain.artifacts.oialr import VARIANT_LABELS
 
 SPEC = ArtifactSpec(
     id="oialr_tab_hparams",
