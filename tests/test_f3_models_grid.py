@@ -14,7 +14,7 @@ from alttrain.errors import UserError
 from alttrain.grids import Settings
 from alttrain.grids import f3 as grid
 from alttrain.models import build_model, count_parameters
-from alttrain.workflow import check_config, deep_merge
+from alttrain.workflow import check_config, deep_merge, scale_settings
 from conftest import REPO
 
 
@@ -76,7 +76,7 @@ def test_transformer_parameter_count_and_patch_order():
 def config(scale: str) -> dict:
     merged = deep_merge(
         yaml.safe_load((REPO / "config/config.yaml").read_text()),
-        yaml.safe_load((REPO / f"config/scales/{scale}.yaml").read_text()),
+        scale_settings(scale, REPO),
     )
     merged["scale"] = scale
     return merged

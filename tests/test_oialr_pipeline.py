@@ -19,7 +19,7 @@ from alttrain.errors import UserError
 from alttrain.grids import Settings
 from alttrain.grids.oialr import experiment_plan, training_runs
 from alttrain.pipelines.oialr import collect
-from alttrain.workflow import check_config, deep_merge
+from alttrain.workflow import check_config, deep_merge, scale_settings
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = (
@@ -48,7 +48,7 @@ def _config(scale: str, **data) -> dict:
     base = yaml.safe_load((REPO / "config/config.yaml").read_text())
     base.update(scale=scale, papers=["oialr"])
     base["data"].update(data)
-    return deep_merge(yaml.safe_load((REPO / f"config/scales/{scale}.yaml").read_text()), base)
+    return deep_merge(scale_settings(scale, REPO), base)
 
 
 @pytest.mark.parametrize("scale", ["smoke", "cpu", "paper"])

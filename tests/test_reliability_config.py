@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from alttrain.errors import UserError
-from alttrain.workflow import check_config, deep_merge
+from alttrain.workflow import check_config, deep_merge, scale_settings
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "config" / "schema"
@@ -74,8 +74,7 @@ MUTATIONS = {  # key name in a paper section -> a bad value of the kind the shar
 def smoke_config() -> dict:
     top = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     top["scale"] = "smoke"
-    scale = yaml.safe_load((REPO / "config" / "scales" / "smoke.yaml").read_text())
-    return deep_merge(scale, top)
+    return deep_merge(scale_settings("smoke", REPO), top)
 
 
 def paper_sections() -> list[str]:
@@ -127,3 +126,37 @@ def test_faults_planted_in_a_paper_section_are_named(paper):
         message = str(err.value)
         assert message.startswith(f"config key '{paper}"), f"{path}: {message}"
         assert str(path[-1]) in message or "should be" in message or "is less than" in message, message
+
+
+def _repeated(paper: dict, override: dict, where: str = "") -> list[str]:
+    """Dotted keys of ``override`` whose value equals the one ``paper`` already has (mappings compared key by key)."""
+    found = []
+    for key, value in override.items():
+        if key in paper and isinstance(value, dict) and isinstance(paper[key], dict):
+            found += _repeated(paper[key], value, f"{where}{key}.")
+        elif key in paper and paper[key] == value:
+            found.append(where + key)
+    return found
+
+
+@pytest.mark.parametrize("scale", ["smoke", "cpu"])
+def test_scale_files_hold_only_what_differs_from_the_paper_grids(scale):
+    """The grids are written once (paper.yaml); smoke.yaml and cpu.yaml repeat none of its values."""
+    paper = yaml.safe_load((REPO / "config" / "scales" / "paper.yaml").read_text())
+    override = yaml.safe_load((REPO / "config" / "scales" / f"{scale}.yaml").read_text())
+    for dotted in override.pop("unset", []):
+        *parents, last = dotted.split(".")
+        node = paper
+        for key in parents:
+            node = node[key]
+        del node[last]
+    assert _repeated(paper, override) == []
+
+
+def test_a_scale_that_unsets_an_unknown_key_is_refused(tmp_path):
+    scales = tmp_path / "config" / "scales"
+    scales.mkdir(parents=True)
+    shutil.copy(REPO / "config" / "scales" / "paper.yaml", scales / "paper.yaml")
+    (scales / "cpu.yaml").write_text("unset: [fg.closed_form.no_such_key]\n")
+    with pytest.raises(UserError, match=r"'unset' names 'fg.closed_form.no_such_key'"):
+        scale_settings("cpu", tmp_path)

@@ -66,9 +66,9 @@ def test_smoke_dag_produces_every_artifact(tmp_path, env_with_venv):
     result = snakemake(["--cores", "2", "--config", "scale=smoke"], tmp_path, env_with_venv, timeout=1800)
     assert result.returncode == 0, result.stderr[-6000:]
     sys.path.insert(0, str(REPO / "src"))
-    from alttrain.workflow import artifacts, deep_merge
+    from alttrain.workflow import artifacts, deep_merge, scale_settings
 
-    config = deep_merge(yaml.safe_load((REPO / "config/scales/smoke.yaml").read_text()),
+    config = deep_merge(scale_settings("smoke", REPO),
                         yaml.safe_load((REPO / "config/config.yaml").read_text()))
     config["scale"] = "smoke"
     expected = artifacts(config)

@@ -3,7 +3,6 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
 from snakemake.utils import validate
 
 REPO = Path(
@@ -18,10 +17,11 @@ from alttrain.workflow import (
     artifacts,
     check_config,
     deep_merge,
-    scale_file,
+    scale_settings,
 )  # noqa: E402
 
-config.update(deep_merge(yaml.safe_load(open(scale_file(config, REPO))), config))
+# config/scales/paper.yaml holds the grids; smoke.yaml and cpu.yaml only what differs (command line wins)
+config.update(deep_merge(scale_settings(config.get("scale"), REPO), config))
 check_config(config, REPO / "config/schema/config.schema.yaml")
 validate(config, "../../config/schema/config.schema.yaml")
 

@@ -1,4 +1,9 @@
-"""Helpers the Snakefile uses: scale-file merging and the list of figures and tables to build."""
+"""Snakemake glue: the scale's settings, the configuration check and the list of figures and tables to build.
+
+Submodules: :mod:`.dag` (input functions and handlers of the rule files), :mod:`.catalog` (every experiment
+some scale of the workflow produces), :mod:`.provenance` (captions and labels of the Snakemake report),
+:mod:`.sources` (the modules each job's command imports, as job inputs).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,34 @@ def scale_file(config: dict[str, Any], root: str | Path = ".") -> Path:
     if scale not in SCALES:
         raise UserError(f"config key 'scale' is {scale!r}; allowed: {', '.join(SCALES)} (e.g. --config scale=cpu)")
     return Path(root) / "config" / "scales" / f"{scale}.yaml"
+
+
+def scale_settings(scale: str, root: str | Path = ".") -> dict[str, Any]:
+    """The grids of ``scale``: ``config/scales/paper.yaml`` with the scale's override merged in.
+
+    The grids are written once, in ``paper.yaml`` (the papers' settings). ``smoke.yaml`` and ``cpu.yaml`` hold
+    only what differs: values that replace the paper's (mappings merged key by key, lists and other values
+    replaced) and, under ``unset``, the dotted keys of ``paper.yaml`` removed before the override is merged in
+    (their defaults apply, or the override gives the whole entry anew, e.g. ``{not_run: reason}``).
+    """
+    import yaml
+
+    folder = Path(root) / "config" / "scales"
+    settings = yaml.safe_load((folder / "paper.yaml").read_text()) or {}
+    path = scale_file({"scale": scale}, root)
+    if scale == "paper":
+        return settings
+    override = yaml.safe_load(path.read_text()) or {}
+    for dotted in override.pop("unset", []):
+        *parents, last = dotted.split(".")
+        node = settings
+        for key in parents:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or last not in node:
+            raise UserError(f"{path}: 'unset' names {dotted!r}, which config/scales/paper.yaml does not have")
+        del node[last]
+    merged = deep_merge(settings, override)
+    return merged
 
 
 @dataclass(frozen=True)

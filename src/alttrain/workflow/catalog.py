@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from alttrain.workflow import SCALES, deep_merge
+from alttrain.workflow import SCALES, deep_merge, scale_settings
 
 REPO = Path(__file__).resolve().parents[3]
 _SUFFIXES = ("_curves", "_alignment")
@@ -48,9 +48,7 @@ def scale_config(scale: str, root: Path = REPO) -> dict:
 
     base = yaml.safe_load((root / "config" / "config.yaml").read_text())
     base["scale"] = scale
-    config = deep_merge(
-        yaml.safe_load((root / "config" / "scales" / f"{scale}.yaml").read_text()) or {}, base
-    )
+    config = deep_merge(scale_settings(scale, root), base)
     validate(config, str(root / "config" / "schema" / "config.schema.yaml"))
     return config
 
