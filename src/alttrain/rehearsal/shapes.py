@@ -77,18 +77,18 @@ IMAGENET_PLACEHOLDER = "<data.imagenet>"  # the rehearsal's synthetic tensors ne
 
 def scale_config(scale: str = "paper", repo: str | Path = ".", papers: list[str] | None = None,
                  overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """config/config.yaml merged with config/scales/<scale>.yaml (and ``overrides``), validated as the DAG does.
+    """config/config.yaml merged with the scale's grids (``scale_settings``) and ``overrides``, validated as the DAG does.
 
     ``data.imagenet`` gets a placeholder when unset, so the ImageNet experiments are rehearsed too.
     """
-    from alttrain.workflow import check_config, deep_merge, scale_file
+    from alttrain.workflow import check_config, deep_merge, scale_settings
 
     repo = Path(repo)
     base = yaml.safe_load((repo / "config" / "config.yaml").read_text())
     base = deep_merge(base, {"scale": scale, **(overrides or {})})
     if papers is not None:
         base["papers"] = list(papers)
-    config = deep_merge(yaml.safe_load(scale_file(base, repo).read_text()), base)
+    config = deep_merge(scale_settings(base["scale"], repo), base)
     try:
         check_config(config, repo / "config" / "schema" / "config.schema.yaml")
     except ModuleNotFoundError as err:  # a bare GPU machine without jsonschema: the DAG validates anyway
