@@ -157,8 +157,8 @@ def test_sweep_split_by_seeds_and_merged_equals_one_sweep(tmp_path):
 
 
 def test_sweep_part_rejects_unknown_seeds():
-    from alttrain.pipelines.fg import seed_subset
     from alttrain.errors import UserError
+    from alttrain.pipelines.fg import seed_subset
 
     with pytest.raises(UserError, match=r"--seeds \[7\] are not among"):
         seed_subset({"seeds": [0, 1]}, "1,7")

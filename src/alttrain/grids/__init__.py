@@ -1,4 +1,5 @@
-"""Experiment grids: expand the merged config (``config.yaml`` + the scale's grids, :func:`alttrain.workflow.scale_settings`) into training runs.
+"""Experiment grids: expand the merged config (``config.yaml`` + the scale's grids) into training
+runs.
 
 Each paper has a module here with ``training_runs(section, settings) -> list[dict]`` returning fully resolved run
 configurations (plain dicts accepted by :class:`alttrain.config.RunConfig`). Snakemake writes each one to

@@ -77,7 +77,8 @@ IMAGENET_PLACEHOLDER = "<data.imagenet>"  # the rehearsal's synthetic tensors ne
 
 def scale_config(scale: str = "paper", repo: str | Path = ".", papers: list[str] | None = None,
                  overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """config/config.yaml merged with the scale's grids (``scale_settings``) and ``overrides``, validated as the DAG does.
+    """config/config.yaml merged with the scale's grids (``scale_settings``) and ``overrides``, validated as the
+    DAG does.
 
     ``data.imagenet`` gets a placeholder when unset, so the ImageNet experiments are rehearsed too.
     """
