@@ -172,3 +172,23 @@ def test_closed_form_parts_cover_every_seed_once():
     assert len(parts) == -(-len(seeds) // SEEDS_PER_JOB["rosenbrock"])
     assert [int(s) for part in parts for s in part.split(",")] == seeds
     assert closed_form_parts(seeds, "sphere") == [",".join(map(str, seeds))]  # not split: one job
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_fused_adam_of_the_jobs_matches_torch_default_to_rounding(name):
+    """The jobs' Adam/AdamW is torch's fused kernel; it must follow torch's default implementation's trajectory.
+
+    Tolerance: 5 updates of size ~lr = 1e-2 on parameters of size ~1, in float32; the kernels differ only in the
+    order of float operations, so the parameters agree to a few float32 ulps (1e-6 relative), while a wrong
+    hyper-parameter (e.g. a 1 % different step size) moves them by ~1e-4.
+    """
+    from alttrain.schedules import build_optimizer
+
+    spec = {"name": name, "lr": 1e-2, "betas": [0.9, 0.99], "weight_decay": 1e-3}
+    torch_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
+    options = {k: (tuple(v) if k == "betas" else v) for k, v in spec.items() if k != "name"}
+    ours, opt = _trajectory(lambda params, **kw: build_optimizer(params, spec), {})
+    ref, _ = _trajectory(torch_cls, options)
+    assert opt.defaults["fused"] is True
+    for a, b in zip(ours, ref, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
