@@ -109,7 +109,7 @@ def _failing(report) -> set[str]:
 
 
 def _sweeps() -> dict:
-    from alttrain.closed_form.cli import sweep
+    from alttrain.pipelines.fg import sweep
 
     return {function: sweep(function, SETTINGS)[0] for function in FUNCTIONS}
 
@@ -179,9 +179,9 @@ def _verify_f3(folder: Path) -> set[str]:
     from alttrain.config import RunConfig
     from alttrain.grids import training_runs
     from alttrain.results import aggregate
-    from alttrain.tables.f3_data import gap_reductions
+    from alttrain.pipelines.f3 import gap_reductions
     from alttrain.train import train
-    from alttrain.verification.catalog import scale_config
+    from alttrain.workflow.catalog import scale_config
     from alttrain.verification.checks import evaluate_claim
     from alttrain.verification.published import load_published
 
