@@ -102,16 +102,26 @@ def test_cost_model_arithmetic_by_hand():
     assert len(costs) == 2 * len(shape.runs)  # one row per run and reference GPU
 
 
-def test_measured_throughput_replaces_the_assumed_fraction():
+def test_measured_timing_sets_the_floor_and_the_efficiency():
     shape = _wine_shape("bp")
     measured = pd.DataFrame([{"shape_id": shape.shape_id, "step_flops": 1e12, "eval_flops_per_sample": 0.0,
                               "probe_flops": 0.0, "step_peak_bytes": 0.0, "eval_peak_bytes": 0.0,
                               "dataset_device_bytes": 0.0}])
-    timing = pd.DataFrame([{"shape_id": shape.shape_id, "device_name": "NVIDIA H200", "step_seconds": 0.1,
-                            "step_flops": 67e12 * 0.1 * 0.25, "eval_seconds": 0.1, "eval_flops": 67e12 * 0.1 * 0.25}])
+    # timed on an H200 at the paper batch: 0.1 s per step = 1e12 / 0.1 / 67e12 = 15 % of the FP32 peak
+    timing = pd.DataFrame([{"shape_id": shape.shape_id, "device_name": "NVIDIA H200", "timed_batch": 50,
+                            "step_seconds": 0.1, "step_flops": 1e12, "eval_seconds": 1e-9, "eval_flops": 1.0,
+                            "device_peak_bytes": 3e9}])
     costs = cost_model.run_costs([shape], measured, timing)
-    assert costs.step_fraction.iloc[0] == pytest.approx(0.25)
-    assert costs.fraction_basis.iloc[0] == "measured on NVIDIA H200"
+    costs = costs[costs.run == shape.runs[0]].set_index("gpu")
+    steps = costs.loc["A100-80GB", "steps"]
+    assert costs.loc["A100-80GB", "measured_fraction"] == pytest.approx(1e12 / 0.1 / 67e12)
+    assert costs.loc["A100-80GB", "fraction_basis"] == "measured on NVIDIA H200"
+    evals = 501 * (math.ceil(5197 / 1000) + math.ceil(1300 / 1000)) * 1e-9
+    # A100: arithmetic-bound at the assumed efficiency (1e12 / (19.5e12 * 0.5) = 0.103 s > 0.1 s measured)
+    assert costs.loc["A100-80GB", "gpu_hours"] * 3600 == pytest.approx(steps * 1e12 / (19.5e12 * 0.5) + evals)
+    # H100 (the H200's FP32 peak): the measured 0.1 s per step is the floor
+    assert costs.loc["H100-80GB", "gpu_hours"] * 3600 == pytest.approx(steps * 0.1 + evals)
+    assert costs.loc["H100-80GB", "gpu_memory_gb"] == pytest.approx(3.0 + cost_model.CUDA_CONTEXT_BYTES / 1e9)
 
 
 def _costs(wall_hours: float, gpu_gb: float, host_gb: float = 1.0) -> pd.DataFrame:

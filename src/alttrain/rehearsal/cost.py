@@ -6,10 +6,14 @@ Per run (every run of a job shape shares its measurements; epochs and data sizes
   an upper bound); steps per epoch = ceil(training samples / global batch);
 * evaluation FLOPs = (epochs + 1) x processes x (sum over the evaluated splits of samples x forward FLOPs per
   sample + the alignment probe); every process evaluates (alttrain/distributed.py);
-* seconds = FLOPs / (peak x achieved fraction), at least :data:`STEP_FLOOR_S` per step (kernel-launch bound
-  small models); GPU-hours = seconds / 3600 (all processes); wall time = seconds / processes;
-* peak GPU memory per process = max(step peak, evaluation peak) + the in-memory data set (train.py moves
-  the data set to the device) + :data:`CUDA_CONTEXT_BYTES`.
+* seconds per step (and per evaluation batch) = max(floor, FLOPs / (FP32 peak x efficiency)): a step is
+  bound either by its arithmetic or by the launch of its kernels, which does not get faster on a faster GPU.
+  Where a GPU timed the shape (``--measure-throughput``), the floor is the measured time and the efficiency
+  the measured fraction of that GPU's peak, at least :data:`ASSUMED_FRACTION` (a launch-bound shape's
+  low fraction says nothing about its arithmetic); elsewhere the floor is :data:`STEP_FLOOR_S` and the
+  efficiency :data:`ASSUMED_FRACTION`. GPU-hours = seconds / 3600 over all processes; wall = / processes;
+* peak GPU memory per process = max(step peak, evaluation peak, the timed GPU's own peak) + the in-memory
+  data set (train.py moves it to the device) + :data:`CUDA_CONTEXT_BYTES`.
 
 The peak is the FP32 one: the code runs matrix products in float32 (PyTorch's default
 ``torch.backends.cuda.matmul.allow_tf32 = False``; cuDNN convolutions may use TF32, so a convolutional net's
@@ -55,18 +59,37 @@ CUDA_CONTEXT_BYTES = 1.0e9  # CUDA context, cuBLAS/cuDNN workspaces and allocato
 HOST_BASE_BYTES = 4.0e9  # Python, torch and CUDA libraries, timm, pinned buffers per process (assumption)
 
 
-def fractions(throughput: pd.DataFrame | None) -> dict[str, tuple[float, float, str]]:
-    """Per shape: (achieved fraction of the FP32 peak of a step, of an evaluation batch, the timing GPU)."""
+@dataclass(frozen=True)
+class Timing:
+    """How fast a shape runs: efficiency (fraction of the FP32 peak) and floor (seconds) per step and per
+    evaluation batch, and the GPU's measured peak memory (bytes; 0 when not measured)."""
+
+    step_efficiency: float = ASSUMED_FRACTION
+    step_floor: float = STEP_FLOOR_S
+    eval_efficiency: float = ASSUMED_FRACTION
+    eval_floor: float = STEP_FLOOR_S
+    device_peak: float = 0.0
+    basis: str = "assumed"
+    measured_fraction: float = math.nan
+
+
+def timings(throughput: pd.DataFrame | None, paper_batch: dict[str, int]) -> dict[str, Timing]:
+    """Per shape id, the :class:`Timing` of a ``--measure-throughput`` CSV (rows with an error are skipped)."""
     if throughput is None or throughput.empty:
         return {}
     out = {}
-    for row in throughput.itertuples():
-        gpu = next((g for g in GPUS.values() if g.name.split("-")[0] in str(row.device_name)), None)
-        if gpu is None or not row.step_seconds > 0:
+    for row in throughput.to_dict("records"):
+        gpu = next((g for g in GPUS.values() if g.name.split("-")[0] in str(row.get("device_name"))), None)
+        if gpu is None or not row.get("step_seconds", 0) > 0 or row["shape_id"] not in paper_batch:
             continue
-        step = row.step_flops / row.step_seconds / gpu.fp32
-        evaluation = row.eval_flops / row.eval_seconds / gpu.fp32 if row.eval_seconds > 0 else step
-        out[row.shape_id] = (step, evaluation, f"measured on {row.device_name}")
+        step = row["step_flops"] / row["step_seconds"] / gpu.fp32
+        evaluation = row["eval_flops"] / row["eval_seconds"] / gpu.fp32 if row["eval_seconds"] > 0 else step
+        scale = paper_batch[row["shape_id"]] / row["timed_batch"]  # timed at a halved batch when it did not fit
+        peak = row.get("device_peak_bytes", 0)
+        out[row["shape_id"]] = Timing(
+            max(step, ASSUMED_FRACTION), row["step_seconds"] * scale, max(evaluation, ASSUMED_FRACTION),
+            row["eval_seconds"], 0.0 if pd.isna(peak) else float(peak) * scale, f"measured on {row['device_name']}",
+            step)
     return out
 
 
@@ -74,12 +97,11 @@ def run_costs(shapes: list[JobShape], measured: pd.DataFrame, throughput: pd.Dat
               ) -> pd.DataFrame:
     """One row per run and reference GPU: FLOPs, GPU-hours, wall hours, peak GPU and host memory."""
     by_shape = measured.set_index("shape_id")
-    measured_fraction = fractions(throughput)
+    timed = timings(throughput, {s.shape_id: s.per_process_batch for s in shapes})
     rows = []
     for shape in shapes:
         m = by_shape.loc[shape.shape_id]
-        step_fraction, eval_fraction, basis = measured_fraction.get(
-            shape.shape_id, (ASSUMED_FRACTION, ASSUMED_FRACTION, "assumed"))
+        t = timed.get(shape.shape_id, Timing())
         for run_key in shape.runs:
             paper, experiment = run_key.split("/")[:2]
             epochs, batch = int(shape.run["epochs"]), int(shape.run["batch_size"])
@@ -92,17 +114,19 @@ def run_costs(shapes: list[JobShape], measured: pd.DataFrame, throughput: pd.Dat
             eval_batches = (epochs + 1) * world * sum(
                 math.ceil(data.sizes[s] / int(shape.run["eval_batch_size"])) for s in splits)
             train_flops = steps * world * m.step_flops
-            memory = max(m.step_peak_bytes, m.eval_peak_bytes) + m.dataset_device_bytes + CUDA_CONTEXT_BYTES
+            memory = max(m.step_peak_bytes, m.eval_peak_bytes, t.device_peak) + m.dataset_device_bytes \
+                + CUDA_CONTEXT_BYTES
             host = HOST_BASE_BYTES + m.dataset_device_bytes  # the data set is read on the host first
             for name in REFERENCE_GPUS:
                 gpu = GPUS[name]
-                train_s = max(train_flops / (gpu.fp32 * step_fraction), steps * world * STEP_FLOOR_S)
-                eval_s = max(eval_flops / (gpu.fp32 * eval_fraction), eval_batches * STEP_FLOOR_S)
+                train_s = max(train_flops / (gpu.fp32 * t.step_efficiency), steps * world * t.step_floor)
+                eval_s = max(eval_flops / (gpu.fp32 * t.eval_efficiency), eval_batches * t.eval_floor)
                 rows.append({
                     "paper": paper, "experiment": experiment, "run": run_key, "shape_id": shape.shape_id,
                     "gpu": name, "world_size": world, "per_process_batch": shape.per_process_batch,
                     "epochs": epochs, "steps": steps, "train_flops": train_flops, "eval_flops": eval_flops,
-                    "fraction_basis": basis, "step_fraction": step_fraction,
+                    "fraction_basis": t.basis, "step_efficiency": t.step_efficiency,
+                    "measured_fraction": t.measured_fraction,
                     "gpu_hours": (train_s + eval_s) / 3600, "wall_hours": (train_s + eval_s) / 3600 / world,
                     "gpu_memory_gb": memory / 1e9, "gpu_memory_limit_gb": gpu.memory / 1e9,
                     "host_memory_gb": host / 1e9,
