@@ -38,12 +38,14 @@ def load_helper():
 
 
 def test_profile_is_documented_and_portable():
-    """Every entry of the SLURM profile has a comment; the GPU rule gets GPUs, CPUs, memory and runtime."""
+    """Every entry of the SLURM profile has a comment; the GPU rule gets CPUs, memory and runtime from the
+    profile and its GPUs from the rule (one per data-parallel process of the run)."""
     text = (REPO / "workflow" / "profiles" / "slurm" / "config.yaml").read_text()
     profile = yaml.safe_load(text)
     assert profile["executor"] == "slurm"
     train = profile["set-resources"]["train_run"]
-    assert {"gpu", "cpus_per_gpu", "mem_mb", "runtime"} <= set(train)
+    assert {"cpus_per_gpu", "mem_mb", "runtime"} <= set(train)
+    assert "gpu" not in train, "a profile-wide GPU count would override the runs' world_size"
     for line in text.splitlines():
         if line.strip() and not line.lstrip().startswith("#") and ":" in line:
             assert "#" in line, f"uncommented profile entry: {line!r}"
@@ -51,8 +53,8 @@ def test_profile_is_documented_and_portable():
     assert "slurm" not in rules and "partition" not in rules, "site settings belong in the profile"
 
 
-def test_profile_builds_the_dag_with_its_resources(tmp_path):
-    """Snakemake accepts the profile (dry run) and gives training jobs the profile's GPU resources."""
+def _dry_run_blocks(tmp_path: Path, *config: str, target: str | None = None) -> list[str]:
+    """``snakemake -n`` with the SLURM profile; the printed ``train_run`` job blocks."""
     bin_dir = Path(sys.executable).parent
     cmd = [
         str(bin_dir / "snakemake"),
@@ -65,18 +67,30 @@ def test_profile_builds_the_dag_with_its_resources(tmp_path):
         "--workflow-profile",
         str(REPO / "workflow" / "profiles" / "slurm"),
         "--config",
-        "scale=smoke",
-        f"papers=[{PAPER}]",
+        *config,
         "-n",
+        "-p",
+        *([target] if target else []),
     ]
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout + done.stderr
-    train_jobs = [block for block in out.split("rule ")[1:] if block.startswith("train_run:")]
+    return [block for block in out.split("rule ")[1:] if block.startswith("train_run:")]
+
+
+def test_profile_builds_the_dag_with_its_resources(tmp_path):
+    """Snakemake accepts the profile (dry run) and gives training jobs the profile's resources; a paper-scale
+    run with world_size 16 asks for 16 GPUs, one task per GPU, and is launched by srun inside its job."""
+    train_jobs = _dry_run_blocks(tmp_path, "scale=smoke", f"papers=[{PAPER}]")
     assert train_jobs, "the smoke DAG has no training job"
     for block in train_jobs:
-        assert "gpu=1" in block and "cpus_per_gpu=8" in block and "runtime=2880" in block
+        assert "gpu=0" in block and "cpus_per_gpu=8" in block and "runtime=2880" in block and "tasks=1" in block
+    target = "results/runs/oialr/e2_vit_b16/oialr/seed0/summary.json"
+    (paper_job,) = _dry_run_blocks(tmp_path, "scale=paper", "papers=[oialr]", "data={imagenet: /imagenet}",
+                                   target=target)
+    assert "gpu=16" in paper_job and "tasks=16" in paper_job and "tasks_per_gpu=1" in paper_job
+    assert "mpi=srun" in paper_job and "python -m alttrain launch" in paper_job
 
 
 def site_profile(profile_dir: Path) -> Path:

@@ -36,8 +36,8 @@ rule train_run:
         mem_mb=4000,
         runtime=120,
         gpu=lambda wc: TRAIN_GPUS * run_processes(wc),
-        # SLURM (snakemake-executor-plugin-slurm): a run on N > 1 processes gets N tasks, one per GPU, and
-        # `alttrain launch` starts them with srun (mpi); elsewhere it starts them with torchrun
+        # a run on N > 1 processes gets N tasks, one per GPU; on a cluster the job is marked mpi, so
+        # `alttrain launch` starts the tasks itself (srun); elsewhere it starts them with torchrun
         tasks=run_processes,
         tasks_per_gpu=1,
         mpi=lambda wc: "srun" if run_processes(wc) > 1 else "",
