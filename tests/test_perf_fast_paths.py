@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -192,3 +193,15 @@ def test_fused_adam_of_the_jobs_matches_torch_default_to_rounding(name):
     assert opt.defaults["fused"] is True
     for a, b in zip(ours, ref, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(("n", "test_size", "seed"), [(6497, 0.2, 1), (241_600, 0.2, 1), (10, 0.25, 0), (7, 0.5, 3)])
+def test_train_test_indices_equal_scikit_learn(n, test_size, seed):
+    """The Wine Quality / SGEMM split without importing scikit-learn: the same rows as its train_test_split."""
+    from sklearn.model_selection import train_test_split
+
+    from alttrain.data.splits import train_test_indices
+
+    train, test = train_test_indices(n, test_size, seed)
+    ref_train, ref_test = train_test_split(np.arange(n), test_size=test_size, random_state=seed)
+    assert np.array_equal(train, ref_train) and np.array_equal(test, ref_test)

@@ -22,7 +22,7 @@ import torch
 
 from alttrain.data import DataSplits, Split, register_dataset
 from alttrain.data.download import RemoteFile, fetch, read_bytes, read_csv, read_zip_member
-from alttrain.data.splits import check_choice, limit_splits
+from alttrain.data.splits import check_choice, limit_splits, train_test_indices
 from alttrain.errors import UserError
 
 FEATURES = ["MWG", "NWG", "KWG", "MDIMC", "NDIMC", "MDIMA", "NDIMB", "KWI", "VWM", "VWN", "STRM", "STRN",
@@ -75,14 +75,13 @@ def load_sgemm(
         download: download the UCI archive when absent; verify: reserved (UCI publishes no checksum).
         expect_full: require 241,600 rows (off only for hand-made test files).
     """
-    from sklearn.model_selection import train_test_split
-
     check_choice("sgemm", "standardize", standardize, ("paper", "train", "none"))
     table, facts = read_sgemm(root, search_paths, download, verify)
     if expect_full and len(table) != ROWS:
         raise UserError(f"sgemm: {facts['file']} has {len(table)} rows, expected {ROWS}; replace it with the "
                         "original UCI file")
-    rows_train, rows_test = train_test_split(table, test_size=test_size, random_state=split_seed)
+    train, test = train_test_indices(len(table), test_size, split_seed)  # = sklearn's train_test_split
+    rows_train, rows_test = table[train], table[test]
 
     def melt(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # (R, 18) -> features (4R, 14), times (4R, 1): all configurations with Run1, then with Run2, ...

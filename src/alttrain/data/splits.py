@@ -23,6 +23,23 @@ def random_split_indices(n: int, lengths: Sequence[int], seed: int) -> list[torc
     return list(torch.split(order, list(lengths)))
 
 
+def train_test_indices(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) row indices of scikit-learn's ``train_test_split(..., test_size=test_size, random_state=seed)``.
+
+    The F3 code splits Wine Quality and SGEMM this way. Same rule as scikit-learn's ``ShuffleSplit`` (n_test =
+    ceil(test_size * n), one permutation of ``np.random.RandomState(seed)``: its first n_test entries are the
+    test rows, the rest the training rows), without importing scikit-learn (about 1 s per training job); a test
+    compares it with scikit-learn.
+    """
+    if not 0 < test_size < 1:
+        raise UserError(f"test_size must lie strictly between 0 and 1, not {test_size}")
+    n_test = int(np.ceil(test_size * n))
+    if not 0 < n_test < n:
+        raise UserError(f"test_size {test_size} leaves no training or no test rows of {n}")
+    order = np.random.RandomState(seed).permutation(n)
+    return order[n_test:], order[:n_test]
+
+
 def stratified_indices(labels: np.ndarray, sizes: Sequence[int], seed: int) -> list[np.ndarray]:
     """Split ``range(len(labels))`` into parts of ``sizes`` (summing to at most N), keeping class proportions.
 

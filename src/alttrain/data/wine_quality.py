@@ -38,7 +38,7 @@ from alttrain.data.download import (
     resources_dir,
     verify,
 )
-from alttrain.data.splits import check_choice, limit_splits
+from alttrain.data.splits import check_choice, limit_splits, train_test_indices
 from alttrain.errors import UserError
 
 FEATURES = ["fixed_acidity", "volatile_acidity", "citric_acid", "residual_sugar", "chlorides",
@@ -125,8 +125,6 @@ def load_wine_quality(
         download: download the UCI archive when no local copy exists; verify: check the sha256 checksum.
         expect_full: require 1,599 red and 4,898 white wines (off only for hand-made test files).
     """
-    from sklearn.model_selection import train_test_split
-
     check_choice("wine_quality", "standardize", standardize, ("paper", "train", "none"))
     frame, facts = read_wine(root, search_paths, download, verify)
     counts = {c: int((frame["color"] == i).sum()) for i, c in enumerate(COUNTS)}
@@ -135,7 +133,8 @@ def load_wine_quality(
                         "with the original data")
     x = frame[[*FEATURES, "color"]].to_numpy(np.float64)  # (6497, 12)
     y = frame[["quality"]].to_numpy(np.float64)  # (6497, 1)
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, random_state=split_seed)
+    train, test = train_test_indices(len(x), test_size, split_seed)  # = sklearn's train_test_split
+    x_train, x_test, y_train, y_test = x[train], x[test], y[train], y[test]
     if standardize == "paper":
         mean, std, y_mean, y_std = np.array(FEATURE_MEAN), np.array(FEATURE_STD), TARGET_MEAN, TARGET_STD
     elif standardize == "train":
