@@ -99,7 +99,7 @@ def weights(folder: Path, rank: int) -> dict[str, torch.Tensor]:
 METHODS_UNDER_TEST = {  # name -> (method, lowrank)
     "bp": ({"name": "bp"}, None),
     "fg-weight-perturbation": (
-        {"name": "fg", "k": 2, "combine": "orthogonal_projection", "perturbation": "weight"}, None,
+        {"name": "fg", "k": 2, "combination": "orthogonal_projection", "perturbation": "weight"}, None,
     ),
     # OIALR switches to low rank after 5 updates and truncates every 5; layer i's SVDs run on rank i % 2 only
     "oialr-bp": (

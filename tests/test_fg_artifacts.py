@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from alttrain.artifacts import FIGURES, TABLES  # noqa: E402
 from alttrain.artifacts.fg import APPROACHES, NOT_RUN  # noqa: E402
 from alttrain.artifacts.style import Context  # noqa: E402
-from alttrain.closed_form.approx import approximation_quality  # noqa: E402
+from alttrain.fg_math.approx_quality import approximation_quality  # noqa: E402
 from alttrain.pipelines.fg import custom_angle, export_lrs, sweep  # noqa: E402
 
 SETTINGS = {

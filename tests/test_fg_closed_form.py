@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from alttrain.closed_form import FUNCTIONS, rosenbrock, sphere, styblinski_tang
-from alttrain.closed_form.sweep import Approach, parse_approach, run_sweep, stop_step
+from alttrain.fg_math import FUNCTIONS, rosenbrock, sphere, styblinski_tang
+from alttrain.fg_math.sweep import Approach, parse_approach, run_sweep, stop_step
 
 ST_ARGMIN = -2.9035340
 

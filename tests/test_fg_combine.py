@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from alttrain.closed_form.approx import direct_cell, reduced_cells
-from alttrain.methods.forward_gradient import combine, expected_chi, scaling_correction
+from alttrain.fg_math.approx_quality import direct_cell, reduced_cells
+from alttrain.fg_math.combination import combine, expected_chi, scaling_correction
 
 SOLVERS = ("qr", "cholesky", "inverse")
 
@@ -164,8 +164,8 @@ def test_single_tangent_cosine_within_monte_carlo_error(n):
 
 
 def test_projection_cosine_matches_chi_ratio():
-    cells = direct_cell(64, 16, 2000, seed=2, variants=(("frog", False),))
-    cosine, ratio = cells[("frog", False)]
+    cells = direct_cell(64, 16, 2000, seed=2, variants=(("orthogonal_projection", False),))
+    cosine, ratio = cells[("orthogonal_projection", False)]
     assert abs(cosine.mean() - expected_chi(16) / expected_chi(64)) < 4 * cosine.std(ddof=1) / math.sqrt(2000)
     assert abs(cosine - ratio).max() < 1e-10  # the projection's cosine equals its norm ratio
 
@@ -186,18 +186,18 @@ def test_reduced_sampler_matches_direct_simulation(n, k):
     samples = 3000
     direct = direct_cell(n, k, samples, seed=7)
     reduced = reduced_cells([n], [k], samples, seed=8)
-    for (aggregation, normalized), (cosine, ratio) in direct.items():
-        other_cosine, other_ratio = reduced[(n, k, aggregation, normalized)]
+    for (combination, normalized), (cosine, ratio) in direct.items():
+        other_cosine, other_ratio = reduced[(n, k, combination, normalized)]
         for a, b in ((cosine, other_cosine), (ratio, other_ratio)):
             scale = math.sqrt(a.var(ddof=1) / samples + b.var(ddof=1) / samples) + 1e-12
-            assert abs(a.mean() - b.mean()) < 4.5 * scale, (aggregation, normalized)
+            assert abs(a.mean() - b.mean()) < 4.5 * scale, (combination, normalized)
 
 
 def test_reduced_projection_never_worse_than_mean_per_sample():
     cells = reduced_cells([64, 1024], [2, 16], 200, seed=0)
     for n in (64, 1024):
         for k in (2, 16):
-            assert (cells[(n, k, "frog", False)][0] >= cells[(n, k, "mean", False)][0] - 1e-6).all()
+            assert (cells[(n, k, "orthogonal_projection", False)][0] >= cells[(n, k, "mean", False)][0] - 1e-6).all()
 
 
 @pytest.mark.parametrize(("n", "k"), [(64, 4), (256, 16), (64, 1)])

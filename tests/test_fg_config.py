@@ -12,7 +12,7 @@ import yaml
 from alttrain.errors import UserError
 from alttrain.grids import Settings
 from alttrain.grids import fg as fg_grid
-from alttrain.workflow import check_config, deep_merge
+from alttrain.workflow import check_config, deep_merge, scale_settings
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "config" / "schema" / "config.schema.yaml"
@@ -21,7 +21,7 @@ SCHEMA = REPO / "config" / "schema" / "config.schema.yaml"
 def merged(scale: str) -> dict:
     base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     base["scale"] = scale
-    return deep_merge(yaml.safe_load((REPO / "config" / "scales" / f"{scale}.yaml").read_text()), base)
+    return deep_merge(scale_settings(scale, REPO), base)
 
 
 @pytest.mark.parametrize("scale", ["smoke", "cpu", "paper"])
@@ -107,9 +107,9 @@ def test_learning_rates_equal_the_authors_tables(reference):
         )
     for row in _read(reference / "multitangent" / "lrs_math__custom_tangents_with_search_loss.csv"):
         angle = re.search(r"specific_angle_(\d+)", row["optimizer"])
-        aggregation = "mean" if row["gradient_approach"] == "fg-mean" else "orthogonal_projection"
+        combination = "mean" if row["gradient_approach"] == "fg-mean" else "orthogonal_projection"
         lr = fg_grid.custom_learning_rate(
-            "styblinski_tang", 64, aggregation, int(row["k"]), float(angle.group(1)) if angle else 90.0
+            "styblinski_tang", 64, combination, int(row["k"]), float(angle.group(1)) if angle else 90.0
         )
         assert lr == float(row["lr"])
 

@@ -80,7 +80,7 @@ def test_forward_and_simulated_activity_modes_agree(name, how, digits):
     results = {}
     for mode in ("simulated", "forward"):
         model.zero_grad(set_to_none=True)
-        fp.activity_perturbation_step(_estimator(model, digits, k=4, combine=how, mode=mode), x, y, tangents)
+        fp.activity_perturbation_step(_estimator(model, digits, k=4, combination=how, mode=mode), x, y, tangents)
         results[mode] = _grads(model)
     assert torch.allclose(
         results["forward"], results["simulated"], rtol=1e-4, atol=1e-5 * float(results["simulated"].norm())
@@ -126,7 +126,7 @@ def test_activity_projection_with_full_rank_tangents_gives_backprop():
     x, y = data.train.x, data.train.y
     true = torch.autograd.grad(loss(model(x), y), list(model.parameters()))
     est = create_method(
-        "fg", model, loss, data, torch.Generator().manual_seed(0), k=11, combine="orthogonal_projection"
+        "fg", model, loss, data, torch.Generator().manual_seed(0), k=11, combination="orthogonal_projection"
     )
     model.zero_grad(set_to_none=True)
     est.compute_gradients(x, y, torch.arange(12))
@@ -149,7 +149,7 @@ def test_weight_projection_with_full_rank_tangents_gives_backprop():
             data,
             torch.Generator().manual_seed(0),
             k=20,
-            combine="orthogonal_projection",
+            combination="orthogonal_projection",
             perturbation="weight",
             mode=mode,
         )
@@ -213,8 +213,8 @@ def test_weight_perturbation_updates_batch_norm_statistics_once(mode, digits):
 
 def test_estimator_options_are_validated(digits):
     model = build_model(MODELS["fg_fc"], digits)
-    with pytest.raises(ValueError, match="combine"):
-        _estimator(model, digits, combine="median")
+    with pytest.raises(ValueError, match="combination"):
+        _estimator(model, digits, combination="median")
     with pytest.raises(ValueError, match="k must be"):
         _estimator(model, digits, k=0)
 
@@ -248,7 +248,7 @@ def test_training_loop_runs_fg_and_logs_alignment(tmp_path):
     run = tiny_run(
         model={"name": "fg_fc", "width": 16},
         epochs=1,
-        method={"name": "fg", "k": 2, "combine": "orthogonal_projection"},
+        method={"name": "fg", "k": 2, "combination": "orthogonal_projection"},
         early_stopping={"patience": 10, "min_delta": 0.0, "monitor": "val_loss"},
     )
     summary = train(RunConfig.from_dict(run), tmp_path, progress=False)

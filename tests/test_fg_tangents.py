@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from alttrain.methods.forward_gradient import combine
+from alttrain.fg_math.combination import combine
 from alttrain.methods.tangents import sample_tangents, specific_angle_tangents
 
 

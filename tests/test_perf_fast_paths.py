@@ -93,8 +93,8 @@ def test_compacted_sweep_equals_the_full_batch(monkeypatch):
     that differ by seed (patience 3). Bit-for-bit equality is expected: every per-run quantity is computed by the
     same operations on the same numbers, only fewer runs share a batch.
     """
-    import alttrain.closed_form.sweep as sweep_module
-    from alttrain.closed_form.sweep import Approach, curve_rows, final_rows, parse_approach, run_sweep
+    import alttrain.fg_math.sweep as sweep_module
+    from alttrain.fg_math.sweep import Approach, curve_rows, final_rows, parse_approach, run_sweep
 
     approaches = [Approach(name, *parse_approach(name)) for name in ("bp", "fg_k1", "fg_mean_k2")]
     lrs = [[0.5, 0.5], [0.8, 10.0], [0.8, 10.0]]

@@ -109,7 +109,7 @@ def test_ordering_skips_absent_levels_and_says_so():
 
 COSINES = frame(
     [(64, "frog", 0.9), (64, "mean", 0.8), (1024, "frog", 0.5), (1024, "mean", 0.45)],
-    ("n", "aggregation", "cosine"),
+    ("n", "combination", "cosine"),
 )
 
 
@@ -125,7 +125,7 @@ COSINES = frame(
 def test_at_least(margin, expected):
     check = {
         "kind": "at_least",
-        "by": "aggregation",
+        "by": "combination",
         "better": "frog",
         "worse": "mean",
         "metric": "cosine",
@@ -136,7 +136,7 @@ def test_at_least(margin, expected):
 
 
 def test_at_least_needs_both_levels():
-    check = {"kind": "at_least", "by": "aggregation", "better": "frog", "worse": "sum", "metric": "cosine"}
+    check = {"kind": "at_least", "by": "combination", "better": "frog", "worse": "sum", "metric": "cosine"}
     assert status(check, COSINES)["status"] == "not run"
 
 
@@ -223,10 +223,10 @@ def test_claims_in_a_report(tmp_path):
 
 def test_round_off_ties_count_as_equal_but_real_deficits_do_not():
     # frog and mean with one tangent are the same estimate; float32 arithmetic leaves ~1e-8 relative noise
-    tie = frame([("frog", 0.21772779500111938), ("mean", 0.2177277965657413)], ("aggregation", "cosine"))
-    check = {"kind": "at_least", "by": "aggregation", "better": "frog", "worse": "mean", "metric": "cosine"}
+    tie = frame([("frog", 0.21772779500111938), ("mean", 0.2177277965657413)], ("combination", "cosine"))
+    check = {"kind": "at_least", "by": "combination", "better": "frog", "worse": "mean", "metric": "cosine"}
     assert status(check, tie)["status"] == "pass"
-    deficit = frame([("frog", 0.2176), ("mean", 0.2177)], ("aggregation", "cosine"))
+    deficit = frame([("frog", 0.2176), ("mean", 0.2177)], ("combination", "cosine"))
     assert status(check, deficit)["status"] == "fail"
     flat = frame([(1, 0.2177277965657413), (2, 0.21772779500111938)], ("k", "cosine"))
     monotone = {"kind": "monotone", "x": "k", "y": "cosine", "direction": "increasing"}

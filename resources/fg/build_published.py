@@ -203,14 +203,14 @@ def references(math_rows, custom_rows, nn_rows) -> list[dict]:
         )
     for row in custom_rows:
         k, value = int(row["k"]), float(row["search_loss"])
-        if row["aggregation"] == "mean":
+        if row["combination"] == "mean":
             angle = int(float(row["angle"]))
             id_ = f"fg_ref/custom_angle/mean_k{k}/a{angle}/search_final_value"
-            select, column = {"aggregation": "mean", "k": k, "angle": angle}, f"mean k={k}, {angle} degrees"
+            select, column = {"combination": "mean", "k": k, "angle": angle}, f"mean k={k}, {angle} degrees"
             note = None
         else:
             id_ = f"fg_ref/custom_angle/frog_k{k}/search_final_value"
-            select, column = {"aggregation": "orthogonal_projection", "k": k}, f"frog k={k}"
+            select, column = {"combination": "orthogonal_projection", "k": k}, f"frog k={k}"
             note = (
                 "the authors ran the projection with Gaussian tangents; its result does not depend on the "
                 "angle (same span), so it is compared with our projection runs of every angle"
@@ -302,15 +302,15 @@ def learning_rates(math_rows, custom_rows, nn_rows) -> list[dict]:
         )
     for row in custom_rows:
         k = int(row["k"])
-        if row["aggregation"] == "mean":
+        if row["combination"] == "mean":
             angle = int(float(row["angle"]))
             id_, select = (
                 f"fg_lr/custom_angle/mean_k{k}/a{angle}",
-                {"aggregation": "mean", "k": k, "angle": angle},
+                {"combination": "mean", "k": k, "angle": angle},
             )
             column = f"mean k={k}, {angle} degrees"
         else:
-            id_, select = f"fg_lr/custom_angle/frog_k{k}", {"aggregation": "orthogonal_projection", "k": k}
+            id_, select = f"fg_lr/custom_angle/frog_k{k}", {"combination": "orthogonal_projection", "k": k}
             column = f"frog k={k}"
         entries.append(
             _entry(
@@ -400,10 +400,10 @@ def claims() -> list[dict]:
                 "x": "k",
                 "y": "cosine_mean",
                 "direction": "increasing",
-                "group_by": ["n", "aggregation"],
+                "group_by": ["n", "combination"],
                 "slack": 0.002,
             },
-            {"aggregation": ["frog", "mean"], "normalized": False},
+            {"combination": ["orthogonal_projection", "mean"], "normalized": False},
             "per dimension n, for the projection and the mean; slack 0.002 for Monte-Carlo noise",
         ),
         _claim(
@@ -414,8 +414,8 @@ def claims() -> list[dict]:
             "approx_quality",
             {
                 "kind": "at_least",
-                "by": "aggregation",
-                "better": "frog",
+                "by": "combination",
+                "better": "orthogonal_projection",
                 "worse": "mean",
                 "metric": "cosine_mean",
                 "higher_is_better": True,
@@ -473,7 +473,7 @@ def claims() -> list[dict]:
             "closed_form_sphere",
             {
                 "kind": "at_least",
-                "by": "aggregation",
+                "by": "combination",
                 "better": "orthogonal_projection",
                 "worse": "mean",
                 "metric": "final_value",
@@ -561,7 +561,7 @@ def claims() -> list[dict]:
                 "value": 1e-9,
                 "group_by": ["k"],
             },
-            {"aggregation": "frog"},
+            {"combination": "orthogonal_projection"},
             "sanity check, holds by construction: the same underlying draws for every angle span the same "
             "space, so the projection's cosine must equal the 90-degree one up to rounding",
             kind="sanity",
@@ -579,7 +579,7 @@ def claims() -> list[dict]:
                 "direction": "increasing",
                 "group_by": ["k"],
             },
-            {"aggregation": "mean"},
+            {"combination": "mean"},
         ),
     ]
     return result

@@ -51,7 +51,7 @@ def main(source: Path) -> None:
         {
             "function": custom["function"].map(FUNCTION_IDS),
             "n": custom["n"],
-            "aggregation": custom["gradient_approach"].map(
+            "combination": custom["gradient_approach"].map(
                 {"fg-mean": "mean", "frog": "orthogonal_projection"}
             ),
             "k": custom["k"].astype(int),

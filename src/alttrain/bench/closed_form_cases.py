@@ -1,6 +1,6 @@
 """Closed-form case: the vectorised gradient-descent sweep against a per-run loop, and the full paper grid.
 
-* Speed-up: :func:`alttrain.closed_form.sweep.run_sweep` optimises every approach, seed and dimension of one
+* Speed-up: :func:`alttrain.fg_math.sweep.run_sweep` optimises every approach, seed and dimension of one
   function in one call. It is timed against the same runs one at a time (one call per approach, seed and
   dimension: the same math), for single dimensions n = 1, 64, 1024 (8 approaches x 5 seeds = 40 runs) and
   for the packed grid n = 1 ... 1024 (440 runs). A fixed number of steps without early stopping, so both do
@@ -31,7 +31,7 @@ LR = 1e-4  # why a tiny step size: timing only; no trajectory may diverge (NaN) 
 
 
 def _approaches(names: tuple[str, ...]) -> list:
-    from alttrain.closed_form.sweep import Approach, parse_approach
+    from alttrain.fg_math.sweep import Approach, parse_approach
 
     return [Approach(name, *parse_approach(name)) for name in names]
 
@@ -40,7 +40,7 @@ def _sweep(
     function: str, ns: tuple[int, ...], approaches: list, seeds: tuple[int, ...], steps: int
 ) -> Callable[[], object]:
     """One ``run_sweep`` call over every approach, seed and dimension given."""
-    from alttrain.closed_form.sweep import run_sweep
+    from alttrain.fg_math.sweep import run_sweep
 
     lrs = np.full((len(approaches), len(ns)), LR)
 
@@ -92,7 +92,7 @@ def _bench_speedup(record: CaseRecord, settings: Settings) -> None:
 
 def _estimate_grid(record: CaseRecord, settings: Settings) -> dict[str, float]:
     """Per-function time per step of the packed sweep over a probe, scaled to the paper's step limits."""
-    from alttrain.closed_form.functions import FUNCTIONS
+    from alttrain.fg_math.functions import FUNCTIONS
 
     names, seeds = (APPROACHES[:3], SEEDS[:2]) if settings.tiny else (APPROACHES, SEEDS)
     dims = (1, 2) if settings.tiny else PAPER_DIMS

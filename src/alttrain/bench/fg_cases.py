@@ -66,7 +66,7 @@ def loop_activity_step(est, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     shapes = [o.shape[1:] for o in outputs]
     tangents = est.draw_tangents(sum(math.prod(s) for s in shapes), outputs[-1].dtype, outputs[-1].device)
     jvps = loop_activity_jvps(est.model.blocks, est.loss, x, y, tangents, shapes)  # (k, B)
-    estimate = est.aggregate(tangents, jvps)  # (B, n)
+    estimate = est.combine(tangents, jvps)  # (B, n)
     pieces = [p.reshape(o.shape) for p, o in zip(_split(estimate, shapes), outputs, strict=True)]
     params = [p for p in est.model.parameters() if p.requires_grad]
     grads = torch.autograd.grad(outputs, params, pieces, allow_unused=True)  # layer-local backward
@@ -119,9 +119,9 @@ def _bench_model(record: CaseRecord, spec: dict[str, Any], ks: tuple[int, ...], 
     variants = {"backprop": estimator_step(model, create_method("bp", model, loss, data, gen), x, y, index)}
     for k in ks:
         for mode in ("forward", "simulated"):
-            est = create_method("fg", model, loss, data, gen, k=k, combine="orthogonal_projection", mode=mode)
+            est = create_method("fg", model, loss, data, gen, k=k, combination="orthogonal_projection", mode=mode)
             variants[f"k={k} {mode}"] = estimator_step(model, est, x, y, index)
-        looped = create_method("fg", model, loss, data, gen, k=k, combine="orthogonal_projection", mode="forward")
+        looped = create_method("fg", model, loss, data, gen, k=k, combination="orthogonal_projection", mode="forward")
         variants[f"k={k} loop"] = estimator_step(model, _LoopAdapter(looped), x, y, index)
 
     def forward() -> None:

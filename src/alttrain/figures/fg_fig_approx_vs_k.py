@@ -21,7 +21,7 @@ SPEC = ArtifactSpec(
     ),
 )
 VARIANTS = (
-    ("frog", False, "frog (projection)", "#a63603", "-"),
+    ("orthogonal_projection", False, "frog (projection)", "#a63603", "-"),
     ("mean", False, "mean", "#08519c", "--"),
     ("mean", True, "mean, normalised", "#4292c6", ":"),
     ("sum", False, "sum", "#31a354", "--"),
@@ -32,11 +32,11 @@ SHOWN_N = (64, 1024, 16384)
 
 def draw(frames: dict[str, pd.DataFrame], context: Context):
     data = frames.get("approx_quality.csv")
-    if not has_rows(data, "n", "k", "aggregation", "normalized", "cosine_mean"):
+    if not has_rows(data, "n", "k", "combination", "normalized", "cosine_mean"):
         fig, ax = plt.subplots(figsize=(6, 3))
         placeholder_axes(ax, "approximation-quality study not run at this scale")
         return fig
-    data = data[data["aggregation"] != "fg_baseline"]
+    data = data[data["combination"] != "fg_baseline"]
     data = data.assign(normalized=data["normalized"].astype(str).str.lower() == "true")
     present = sorted(set(int(n) for n in data["n"]))
     dims = [n for n in SHOWN_N if n in present] or present[-3:]
@@ -45,8 +45,8 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
         part = data[data["n"] == n]
         for row, metric in enumerate(("cosine", "norm_ratio")):
             ax = axes[row, column]
-            for aggregation, normalized, label, color, dash in VARIANTS:
-                line = part[(part["aggregation"] == aggregation) & (part["normalized"] == normalized)]
+            for combination, normalized, label, color, dash in VARIANTS:
+                line = part[(part["combination"] == combination) & (part["normalized"] == normalized)]
                 line = line.sort_values("k")
                 if line.empty:
                     continue

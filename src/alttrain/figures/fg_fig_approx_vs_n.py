@@ -23,7 +23,7 @@ SPEC = ArtifactSpec(
     ),
 )
 VARIANTS = (
-    ("frog", False, "frog (projection)"),
+    ("orthogonal_projection", False, "frog (projection)"),
     ("mean", False, "mean"),
     ("mean", True, "mean, normalised"),
     ("sum", False, "sum"),
@@ -41,16 +41,16 @@ def _shown(ks) -> list[int]:
 def draw(frames: dict[str, pd.DataFrame], context: Context):
     data = frames.get("approx_quality.csv")
     fig, axes = plt.subplots(2, len(VARIANTS), figsize=(13, 5.2), sharex=True, sharey="row", squeeze=False)
-    if not has_rows(data, "n", "k", "aggregation", "normalized", "cosine_mean"):
+    if not has_rows(data, "n", "k", "combination", "normalized", "cosine_mean"):
         for ax in axes.flat:
             placeholder_axes(ax, "approximation-quality study not run at this scale")
         return fig
     data = data.assign(normalized=data["normalized"].astype(str).str.lower() == "true")
     ks = _shown(data["k"])
     cmap = plt.get_cmap("viridis", max(len(ks), 2))
-    baseline = data[data["aggregation"] == "fg_baseline"].sort_values("n")
-    for column, (aggregation, normalized, title) in enumerate(VARIANTS):
-        part = data[(data["aggregation"] == aggregation) & (data["normalized"] == normalized)]
+    baseline = data[data["combination"] == "fg_baseline"].sort_values("n")
+    for column, (combination, normalized, title) in enumerate(VARIANTS):
+        part = data[(data["combination"] == combination) & (data["normalized"] == normalized)]
         for row, metric in enumerate(("cosine", "norm_ratio")):
             ax = axes[row, column]
             for index, k in enumerate(ks):

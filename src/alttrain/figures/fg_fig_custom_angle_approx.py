@@ -22,13 +22,13 @@ SPEC = ArtifactSpec(
         "degrades as the tangents become parallel."
     ),
 )
-AGGREGATIONS = (("frog", "-", "frog"), ("mean", "--", "mean"))
+COMBINATIONS = (("orthogonal_projection", "-", "frog"), ("mean", "--", "mean"))
 
 
 def draw(frames: dict[str, pd.DataFrame], context: Context):
     data = frames.get("custom_angle_approx.csv")
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), squeeze=False)
-    if not has_rows(data, "angle", "k", "aggregation", "cosine_mean"):
+    if not has_rows(data, "angle", "k", "combination", "cosine_mean"):
         for ax in axes.flat:
             placeholder_axes(ax, "custom-tangent study not run at this scale")
         return fig
@@ -39,8 +39,8 @@ def draw(frames: dict[str, pd.DataFrame], context: Context):
         (axes[0, 1], "norm_ratio", "norm ratio |g| / |∇f|"),
     ):
         for index, k in enumerate(ks):
-            for aggregation, dash, name in AGGREGATIONS:
-                line = data[(data["k"] == k) & (data["aggregation"] == aggregation)].sort_values("angle")
+            for combination, dash, name in COMBINATIONS:
+                line = data[(data["k"] == k) & (data["combination"] == combination)].sort_values("angle")
                 if line.empty:
                     continue
                 mean, ci = line[f"{metric}_mean"], line[f"{metric}_ci95"]

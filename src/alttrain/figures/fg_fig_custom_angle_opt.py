@@ -26,13 +26,13 @@ SPEC = ArtifactSpec(
 def draw(frames: dict[str, pd.DataFrame], context: Context):
     data = frames.get("custom_angle_opt.csv")
     fig, ax = plt.subplots(figsize=(6.2, 3.6))
-    if not has_rows(data, "angle", "k", "aggregation", "final_value", "f_min"):
+    if not has_rows(data, "angle", "k", "combination", "final_value", "f_min"):
         placeholder_axes(ax, "custom-tangent optimisation not run at this scale")
         return fig
-    stats = seed_stats(data, ["aggregation", "k", "angle"], "final_value")
-    for (aggregation, k), line in stats.groupby(["aggregation", "k"]):
+    stats = seed_stats(data, ["combination", "k", "angle"], "final_value")
+    for (combination, k), line in stats.groupby(["combination", "k"]):
         line = line.sort_values("angle")
-        is_proj = aggregation == "orthogonal_projection"
+        is_proj = combination == "orthogonal_projection"
         color = (
             COLORS["frog_k16" if is_proj else "fg_mean_k16"]
             if k >= 64

@@ -70,19 +70,19 @@ def math_learning_rate(function: str, n: int, approach: str) -> float:
     )
 
 
-def custom_learning_rate(function: str, n: int, aggregation: str, k: int, angle: float) -> float:
+def custom_learning_rate(function: str, n: int, combination: str, k: int, angle: float) -> float:
     """Step size of the custom-tangent experiment: mean per (k, angle), projection per k (Gaussian-tuned)."""
     for row in _read("lrs_math_custom_tangents.csv"):
         if (
             row["function"] == function
             and int(row["n"]) == n
-            and row["aggregation"] == aggregation
+            and row["combination"] == combination
             and int(row["k"]) == k
-            and (aggregation != "mean" or float(row["angle"]) == float(angle))
+            and (combination != "mean" or float(row["angle"]) == float(angle))
         ):
             return float(row["lr"])
     raise UserError(
-        f"no published custom-tangent step size for {function} n={n} {aggregation} k={k} angle={angle}"
+        f"no published custom-tangent step size for {function} n={n} {combination} k={k} angle={angle}"
     )
 
 
@@ -93,8 +93,8 @@ def method_of(approach: str, options: dict[str, Any]) -> dict[str, Any]:
     match = re.fullmatch(r"(fg_mean|fg|frog)_k(\d+)", approach)
     if match is None:
         raise UserError(f"fg approach {approach!r} is unknown; known: {', '.join(APPROACHES)}")
-    combine = "orthogonal_projection" if match.group(1) == "frog" else "mean"
-    return {"name": "fg", "k": int(match.group(2)), "combine": combine, **options}
+    combination = "orthogonal_projection" if match.group(1) == "frog" else "mean"
+    return {"name": "fg", "k": int(match.group(2)), "combination": combination, **options}
 
 
 def _common(spec: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -37,8 +37,18 @@ from torch import nn
 from alttrain.losses import Loss
 from alttrain.methods import forward_model
 
-if TYPE_CHECKING:
-    from alttrain.methods.forward_gradient import ForwardGradient
+
+class Estimator(Protocol):
+    """What the steps read of the estimator (:class:`alttrain.methods.forward_gradient.ForwardGradient`)."""
+
+    model: nn.Module
+    loss: Loss
+    mode: str
+    bn_double_update: bool
+
+    def draw_tangents(self, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor: ...
+
+    def combine(self, tangents: torch.Tensor, jvps: torch.Tensor) -> torch.Tensor: ...
 
 
 def loss_terms(loss: Loss, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -156,7 +166,7 @@ def forward_activity_jvps(
 
 
 def activity_perturbation_step(
-    est: ForwardGradient,
+    est: Estimator,
     x: torch.Tensor,
     y: torch.Tensor,
     tangents: torch.Tensor | None = None,
@@ -184,7 +194,7 @@ def activity_perturbation_step(
         jvps = tangents @ delta.T  # (k, B)
     else:
         jvps = forward_activity_jvps(model.blocks, est.loss, x, y, tangents, shapes)
-    estimate = est.aggregate(tangents, jvps)  # (B, n): per-sample forward gradients w.r.t. the block outputs
+    estimate = est.combine(tangents, jvps)  # (B, n): per-sample forward gradients w.r.t. the block outputs
     pieces = [p.reshape(o.shape) for p, o in zip(_split(estimate, shapes), outputs, strict=True)]
     params = [p for _, p in _trainable(model)]
     grads = torch.autograd.grad(outputs, params, pieces, allow_unused=True)  # layer-local backward
@@ -249,7 +259,7 @@ def forward_weight_jvps(
 
 
 def weight_perturbation_step(
-    est: ForwardGradient, x, y: torch.Tensor, tangents: torch.Tensor | None = None
+    est: Estimator, x, y: torch.Tensor, tangents: torch.Tensor | None = None
 ) -> torch.Tensor:
     """Fill ``.grad`` with the weight-perturbed forward gradient; returns the detached batch loss."""
     named = _trainable(est.model)
@@ -276,6 +286,6 @@ def weight_perturbation_step(
             with torch.no_grad():
                 forward_model(est.model, x)
         loss_value, jvps = forward_weight_jvps(est.model, est.loss, x, y, tangents)
-    estimate = est.aggregate(tangents, jvps)  # (n,)
+    estimate = est.combine(tangents, jvps)  # (n,)
     _assign_grads(params, _split(estimate, [p.shape for p in params]))
     return loss_value.detach()

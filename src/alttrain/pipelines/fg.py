@@ -61,7 +61,7 @@ def _dtype(name: str):
 
 def sweep(function: str, settings: dict[str, Any]):
     """Run the closed-form sweep of one function; returns (final rows, curve rows, seconds)."""
-    from alttrain.closed_form.sweep import Approach, curve_rows, final_rows, parse_approach, run_sweep
+    from alttrain.fg_math.sweep import Approach, curve_rows, final_rows, parse_approach, run_sweep
     from alttrain.grids.fg import math_learning_rate
 
     dims = list(settings["dims"])
@@ -125,8 +125,8 @@ def merge_parts(settings: dict[str, Any], finals, curves):
 
 def custom_angle(settings: dict[str, Any]):
     """Custom-tangent experiment: (approximation-quality rows, optimisation rows, curve rows)."""
-    from alttrain.closed_form.approx import custom_angle_quality
-    from alttrain.closed_form.sweep import Approach, curve_rows, final_rows, run_sweep
+    from alttrain.fg_math.approx_quality import custom_angle_quality
+    from alttrain.fg_math.sweep import Approach, curve_rows, final_rows, run_sweep
     from alttrain.grids.fg import custom_learning_rate
 
     n, function = settings["dim"], settings.get("function", "styblinski_tang")
@@ -138,14 +138,14 @@ def custom_angle(settings: dict[str, Any]):
         seed=settings.get("seed", 0),
     )
     approaches, lrs = [], []
-    for aggregation in ("mean", "orthogonal_projection"):
-        label = "fg_mean" if aggregation == "mean" else "frog"
+    for combination in ("mean", "orthogonal_projection"):
+        label = "fg_mean" if combination == "mean" else "frog"
         for k in settings["opt_tangents"]:
             for angle in settings["angles"]:
                 approaches.append(
-                    Approach(f"{label}_k{k}_a{angle:g}", aggregation, k, "specific_angle", angle)
+                    Approach(f"{label}_k{k}_a{angle:g}", combination, k, "specific_angle", angle)
                 )
-                lrs.append([custom_learning_rate(function, n, aggregation, k, angle)])
+                lrs.append([custom_learning_rate(function, n, combination, k, angle)])
     search = settings.get("search_patience", 100)
     result = run_sweep(
         function,
@@ -250,7 +250,7 @@ def main(argv: list[str]) -> int:
 def _approx_quality(settings: dict[str, Any], out: Path) -> int:
     """The approximation-quality summary table (one row per n, k and variant)."""
     from alttrain.atomic import write_csv
-    from alttrain.closed_form.approx import approximation_quality
+    from alttrain.fg_math.approx_quality import approximation_quality
 
     dims = list(settings["dims"])
     samples = {

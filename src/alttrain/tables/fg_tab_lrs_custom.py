@@ -23,10 +23,10 @@ SPEC = ArtifactSpec(
 
 def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
     data = frames.get("lrs_custom.csv")
-    if not has_rows(data, "aggregation", "k", "angle", "lr"):
+    if not has_rows(data, "combination", "k", "angle", "lr"):
         return pd.DataFrame([{"angle": "learning-rate table missing"}])
-    mean = data[data["aggregation"] == "mean"]
-    proj = data[data["aggregation"] == "orthogonal_projection"]
+    mean = data[data["combination"] == "mean"]
+    proj = data[data["combination"] == "orthogonal_projection"]
     rows = []
     for angle in sorted(set(mean["angle"].dropna())):
         cells = {"angle (degrees)": f"{angle:g}"}

@@ -27,7 +27,7 @@ from alttrain.verification.checks import CLAIM_STATUSES, ENTRY_STATUSES, FAIL, N
 from alttrain.verification.report import check_text, data_label, fmt, tally_text
 
 REPO = Path(__file__).resolve().parents[3]
-GROUP_COLUMNS = ("approach", "method", "variant", "aggregation")
+GROUP_COLUMNS = ("approach", "method", "variant", "combination")
 MACRO_NAMES = {
     "pass": "Pass",
     "fail": "Fail",

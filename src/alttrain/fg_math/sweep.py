@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from alttrain.closed_form.functions import FUNCTIONS, TestFunction
-from alttrain.methods.forward_gradient import combine
+from alttrain.fg_math.combination import combine
+from alttrain.fg_math.functions import FUNCTIONS, TestFunction
 from alttrain.methods.tangents import specific_angle_tangents
 
 
@@ -49,14 +49,14 @@ class Approach:
 
     Attributes:
         name: label in the CSVs (``bp``, ``fg_k1``, ``fg_mean_k4``, ``frog_k16``, ...).
-        aggregation: ``bp``, ``mean``, ``sum`` or ``orthogonal_projection``.
+        combination: ``bp``, ``mean``, ``sum`` or ``orthogonal_projection``.
         k: number of tangents (0 for bp).
         sampler: ``normal`` or ``specific_angle`` (with ``angle`` in degrees). normalize: unit-length
             tangents.
     """
 
     name: str
-    aggregation: str
+    combination: str
     k: int
     sampler: str = "normal"
     angle: float | None = None
@@ -79,7 +79,7 @@ def stop_step(values, patience: int) -> int:
 
 
 def parse_approach(name: str) -> tuple[str, int]:
-    """(aggregation, k) of a standard approach id: bp, fg_k1, fg_mean_k<k>, frog_k<k>."""
+    """(combination, k) of a standard approach id: bp, fg_k1, fg_mean_k<k>, frog_k<k>."""
     if name == "bp":
         return "bp", 0
     match = re.fullmatch(r"(fg_mean|fg|frog)_k(\d+)", name)
@@ -143,7 +143,7 @@ class _GeneralUpdate:
         update = torch.empty_like(grad)  # (A, S, D)
         for part in self.packing.slices:
             for index, approach in enumerate(self.approaches):
-                if approach.aggregation == "bp":
+                if approach.combination == "bp":
                     update[index, :, part] = grad[index, :, part]
                     continue
                 tangents = _tangents(approach, draws[:, :, part])  # (S, k, n)
@@ -152,7 +152,7 @@ class _GeneralUpdate:
                 else:
                     jvps = self._forward_jvps(x[index, :, part], tangents)
                 update[index, :, part] = combine(
-                    tangents, jvps, approach.aggregation, gram_solver=self.gram_solver
+                    tangents, jvps, approach.combination, gram_solver=self.gram_solver
                 )
         return update
 
@@ -183,19 +183,19 @@ class _PackedUpdate:
         index = torch.arange(k_max)
         ns = torch.tensor(packing.ns).view(-1, 1)  # (N, 1)
         self.packing = packing
-        self.bp = torch.tensor([a.aggregation == "bp" for a in approaches]).view(-1, 1, 1)
+        self.bp = torch.tensor([a.combination == "bp" for a in approaches]).view(-1, 1, 1)
         weights, proj_mask = [], []
         for a in approaches:
-            scale = {"mean": 1.0 / max(a.k, 1), "sum": 1.0}.get(a.aggregation, 0.0)
+            scale = {"mean": 1.0 / max(a.k, 1), "sum": 1.0}.get(a.combination, 0.0)
             weights.append((index < a.k).to(dtype) * scale)
-            is_proj = a.aggregation == "orthogonal_projection"
+            is_proj = a.combination == "orthogonal_projection"
             proj_mask.append(((index < a.k) & (index < ns) & is_proj).double())  # (N, K)
         self.weights = torch.stack(weights).view(1, len(approaches), 1, k_max)  # (1, A, 1, K)
         self.proj_mask = torch.stack(proj_mask).unsqueeze(0).unsqueeze(-1)  # (1, A, N, K, 1)
         valid = (index < ns).double()  # (N, K): tangents that enter the projection in dimension n
         self.gram_mask = valid.unsqueeze(-1) * valid.unsqueeze(-2)  # (N, K, K)
         self.gram_fill = torch.diag_embed(1 - valid)  # identity on the unused tangents
-        self.proj = [i for i, a in enumerate(approaches) if a.aggregation == "orthogonal_projection"]
+        self.proj = [i for i, a in enumerate(approaches) if a.combination == "orthogonal_projection"]
         self.proj_mask = self.proj_mask[:, self.proj]  # only the projection approaches are solved for
 
     def update(self, draws: torch.Tensor, grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -380,7 +380,7 @@ def final_rows(
                     "function": result.function,
                     "n": n,
                     "approach": approach.name,
-                    "aggregation": approach.aggregation,
+                    "combination": approach.combination,
                     "k": approach.k,
                     "sampler": approach.sampler,
                     "angle": approach.angle,

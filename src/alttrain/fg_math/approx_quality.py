@@ -7,7 +7,7 @@ summary per cell: mean, std and 95 % CI half-width 1.96 std / sqrt(count) over t
 Two samplers of the same distribution:
 
 * ``direct`` (the authors' procedure): draw the k x n tangents V, simulate d = V g with g = ones(n), combine
-  with :func:`alttrain.methods.forward_gradient.combine`. Cost O(samples n k^2); used for custom tangents and
+  with :func:`alttrain.fg_math.combination.combine`. Cost O(samples n k^2); used for custom tangents and
   at paper scale.
 * ``reduced`` (exact in distribution for Gaussian tangents, cost independent of n): both metrics are invariant
   to rotations and to the scale of g, so g = e_1 can be used. Then d = V e_1 ~ N(0, I_k) and the Gram matrix
@@ -29,13 +29,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from alttrain.methods.forward_gradient import combine
+from alttrain.fg_math.combination import combine
 from alttrain.methods.tangents import sample_tangents
 
-# (aggregation, normalized) pairs reported per (n, k); fg_baseline is the k = 1 forward gradient (sum,
+# (combination, normalized) pairs reported per (n, k); fg_baseline is the k = 1 forward gradient (sum,
 # unnormalised)
-VARIANTS = (("frog", False), ("mean", False), ("mean", True), ("sum", False), ("sum", True))
-HOW = {"frog": "orthogonal_projection", "mean": "mean", "sum": "sum", "fg_baseline": "sum"}
+VARIANTS = (("orthogonal_projection", False), ("mean", False), ("mean", True), ("sum", False), ("sum", True))
 
 
 def summarize(cosine: np.ndarray, norm_ratio: np.ndarray) -> dict[str, float]:
@@ -75,7 +74,7 @@ def direct_cell(
     """Per-sample metrics of one (n, k) cell by direct simulation with g = ones(n) (float64).
 
     Returns:
-        ``{(aggregation, normalized): (cosine, norm_ratio)}`` with arrays of length ``samples``.
+        ``{(combination, normalized): (cosine, norm_ratio)}`` with arrays of length ``samples``.
     """
     generator = torch.Generator().manual_seed(seed)
     true_grad = torch.ones(n, dtype=torch.float64, device=device)
@@ -87,11 +86,11 @@ def direct_cell(
             k, n, generator, sampler, batch=(c,), angle=angle, dtype=torch.float64, device=device
         )  # (c, k, n)
         unit = tangents / tangents.norm(dim=-1, keepdim=True)
-        for aggregation, normalized in variants:
+        for combination, normalized in variants:
             v = unit if normalized else tangents
             jvps = v @ true_grad  # (c, k): simulated directional derivatives
-            estimate = combine(v, jvps, HOW[aggregation], gram_solver=gram_solver)  # (c, n)
-            results[(aggregation, normalized)].append(_metrics(estimate, true_grad))
+            estimate = combine(v, jvps, combination, gram_solver=gram_solver)  # (c, n)
+            results[(combination, normalized)].append(_metrics(estimate, true_grad))
     return {
         key: (np.concatenate([r[0] for r in parts]), np.concatenate([r[1] for r in parts]))
         for key, parts in results.items()
@@ -180,9 +179,9 @@ def _reduced_metrics(
             proj = torch.sqrt(q / (1 + q))
         else:  # the first n tangents span R^n: the projection is the true gradient
             proj = torch.ones(c, dtype=d.dtype)
-        metrics[("frog", False)] = (proj, proj)
-        for (aggregation, normalized), (cos, ratio) in metrics.items():
-            out.setdefault((n, k, aggregation, normalized), []).append((cos.numpy(), ratio.numpy()))
+        metrics[("orthogonal_projection", False)] = (proj, proj)
+        for (combination, normalized), (cos, ratio) in metrics.items():
+            out.setdefault((n, k, combination, normalized), []).append((cos.numpy(), ratio.numpy()))
 
 
 def approximation_quality(
@@ -194,7 +193,7 @@ def approximation_quality(
     gram_solver: str = "qr",
     device: str = "cpu",
 ) -> pd.DataFrame:
-    """Summary table of the approximation-quality study (one row per n, k, aggregation, normalisation).
+    """Summary table of the approximation-quality study (one row per n, k, combination, normalisation).
 
     Args:
         ns, ks: dimensions and numbers of tangents. samples: per n (dict) or for all n.
@@ -216,20 +215,20 @@ def approximation_quality(
     else:
         raise ValueError(f"unknown approximation-quality method {method!r}; known: reduced, direct")
     frame = pd.DataFrame(rows)
-    baseline = frame[(frame["aggregation"] == "sum") & (frame["k"] == 1) & ~frame["normalized"]].copy()
-    baseline["aggregation"] = (
+    baseline = frame[(frame["combination"] == "sum") & (frame["k"] == 1) & ~frame["normalized"]].copy()
+    baseline["combination"] = (
         "fg_baseline"  # the classic single-tangent forward gradient, reported for every n
     )
     frame = pd.concat([frame, baseline], ignore_index=True)
     frame.insert(5, "method", method)
-    return frame.sort_values(["n", "k", "aggregation", "normalized"], kind="stable").reset_index(drop=True)
+    return frame.sort_values(["n", "k", "combination", "normalized"], kind="stable").reset_index(drop=True)
 
 
-def _row(n: int, k: int, aggregation: str, normalized: bool, cosine: np.ndarray, ratio: np.ndarray) -> dict:
+def _row(n: int, k: int, combination: str, normalized: bool, cosine: np.ndarray, ratio: np.ndarray) -> dict:
     return {
         "n": n,
         "k": k,
-        "aggregation": aggregation,
+        "combination": combination,
         "normalized": normalized,
         "sampler": "normal",
         **summarize(cosine, ratio),
@@ -245,13 +244,14 @@ def custom_angle_quality(
     gram_solver: str = "qr",
 ) -> pd.DataFrame:
     """Approximation quality with fixed-angle unit tangents (direct simulation); one row per angle, k,
-    aggregation.
+    combination.
 
     The same underlying Gaussian draws are used for every angle (same seed), so the projection is identical
     for all angles in (0, 90] degrees.
     """
     rows = []
-    variants = (("frog", False), ("mean", False), ("sum", False))  # tangents are unit length by construction
+    # tangents are unit length by construction
+    variants = (("orthogonal_projection", False), ("mean", False), ("sum", False))
     for angle in angles:
         for k in ks:
             cells = direct_cell(
@@ -264,23 +264,23 @@ def custom_angle_quality(
                 variants=variants,
                 gram_solver=gram_solver,
             )
-            for (aggregation, _), (cosine, ratio) in cells.items():
+            for (combination, _), (cosine, ratio) in cells.items():
                 rows.append(
                     {
                         "n": n,
                         "k": k,
                         "angle": angle,
-                        "aggregation": aggregation,
+                        "combination": combination,
                         "method": "direct",
                         "sampler": "specific_angle",
                         **summarize(cosine, ratio),
                     }
                 )
     frame = pd.DataFrame(rows)
-    # how far each cell's mean cosine is from the 90-degree cell of the same k and aggregation
+    # how far each cell's mean cosine is from the 90-degree cell of the same k and combination
     # (the invariance of the projection to the angle is checked on it); NaN without a 90-degree cell
-    reference = frame[frame["angle"] == 90].set_index(["k", "aggregation"])["cosine_mean"]
-    keys = list(zip(frame["k"], frame["aggregation"], strict=True))
+    reference = frame[frame["angle"] == 90].set_index(["k", "combination"])["cosine_mean"]
+    keys = list(zip(frame["k"], frame["combination"], strict=True))
     frame["cosine_gap_to_90"] = [
         abs(c - reference.get(key, np.nan)) for c, key in zip(frame["cosine_mean"], keys, strict=True)
     ]
