@@ -39,12 +39,12 @@ SETTINGS = {
 
 def _plant_mean_for_projection(monkeypatch):
     """The orthogonal projection computed as the mean of the forward gradients."""
-    from alttrain.closed_form import sweep
+    from alttrain.fg_math import sweep
 
     class MeanForProjection(sweep._PackedUpdate):
         def __init__(self, approaches, packing, dtype):
             approaches = [
-                dataclasses.replace(a, aggregation="mean") if a.aggregation == "orthogonal_projection" else a
+                dataclasses.replace(a, combination="mean") if a.combination == "orthogonal_projection" else a
                 for a in approaches
             ]
             super().__init__(approaches, packing, dtype)
@@ -54,7 +54,7 @@ def _plant_mean_for_projection(monkeypatch):
 
 def _plant_double_lr(monkeypatch):
     """Every step taken with twice the configured step size (the recorded lr column stays right)."""
-    from alttrain.closed_form import sweep
+    from alttrain.fg_math import sweep
 
     original = sweep.run_sweep
 
@@ -68,7 +68,7 @@ def _plant_double_lr(monkeypatch):
 
 def _plant_tangents_not_redrawn(monkeypatch):
     """The tangents of the first step reused at every step."""
-    from alttrain.closed_form import sweep
+    from alttrain.fg_math import sweep
 
     class FrozenTangents(sweep._PackedUpdate):
         def update(self, draws, grad, x):
@@ -178,12 +178,12 @@ F3_PLANTS = {
 def _verify_f3(folder: Path) -> set[str]:
     from alttrain.config import RunConfig
     from alttrain.grids import training_runs
-    from alttrain.results import aggregate
     from alttrain.pipelines.f3 import gap_reductions
+    from alttrain.results import aggregate
     from alttrain.train import train
-    from alttrain.workflow.catalog import scale_config
     from alttrain.verification.checks import evaluate_claim
     from alttrain.verification.published import load_published
+    from alttrain.workflow.catalog import scale_config
 
     config = scale_config("smoke")
     config["papers"] = ["f3"]
