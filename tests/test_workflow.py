@@ -83,3 +83,9 @@ def test_smoke_dag_produces_every_artifact(tmp_path, env_with_venv):
             assert (tmp_path / "paper" / spec.paper / "generated/tables" / f"{artifact_id}.tex").is_file()
     report = json.loads((tmp_path / "results/verification/report.json").read_text())
     assert report["scale"] == "smoke"
+    # the HTML report in a real browser (CI installs chromium; elsewhere a missing one skips this last part)
+    from browser import assert_page_works
+
+    loaded = assert_page_works(tmp_path / "results/verification/report.html", tmp_path / "chromium-profile",
+                               max_bytes=8_000_000)
+    assert int(loaded["body"]["data-images"]) > 0

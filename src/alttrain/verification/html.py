@@ -34,9 +34,14 @@ figure img{max-width:100%;height:auto;background:white}figcaption{font-size:.85e
 .meta{color:#555;font-size:.9em}.filter{margin:.3em 0}.small{font-size:.8em;color:#666}
 """
 
+# filt: the status filter of the entry tables. On load the page records on <body> how many images it has and how
+# many did not decode (data-images, data-broken-images), which the headless-browser test reads.
 SCRIPT = """
 function filt(sel){var t=document.getElementById(sel.dataset.table);var v=sel.value;
 for(var r of t.tBodies[0].rows){r.style.display=(v==='all'||r.dataset.status===v)?'':'none';}}
+window.addEventListener('load',function(){var b=0;for(var i of document.images){if(!i.complete||i.naturalWidth===0)
+{b++;}}document.body.setAttribute('data-images',document.images.length);
+document.body.setAttribute('data-broken-images',b);});
 """
 
 
