@@ -4,7 +4,11 @@ For each model (docs/methods/fg.md#fully-connected-networks-on-mnist and #resnet
 64; ResNet18 and the fg ViT on 32x32 RGB inputs at batch 16) and k in {1, 4, 16}, three ways to get the k directional
 derivatives of the activity-perturbed network (all followed by the same combination and layer-local backward):
 
-* ``forward``: the ``fg`` estimator in true forward mode (``torch.func.jvp`` vmapped over the k tangents);
+* ``forward``: the ``fg`` estimator in true forward mode: for the MLP the one-pass tangents pushed beside the
+  forward (:func:`alttrain.methods.fg_perturbation.fused_forward_jvps`), for ResNet18 and the ViT
+  ``torch.func.jvp`` vmapped over the k tangents;
+* ``forward (jvp)`` (MLP only): the same estimator forced onto the ``torch.func.jvp`` pass (``fused=False``),
+  the vmapped pass that the loop is compared with;
 * ``simulated``: the ``fg`` estimator in simulated mode (JVPs from one reverse pass through the block
   chain);
 * ``loop``: true forward mode with a Python loop of k separate ``torch.func.jvp`` calls (written here: the
@@ -121,6 +125,9 @@ def _bench_model(record: CaseRecord, spec: dict[str, Any], ks: tuple[int, ...], 
         for mode in ("forward", "simulated"):
             est = create_method("fg", model, loss, data, gen, k=k, combination="orthogonal_projection", mode=mode)
             variants[f"k={k} {mode}"] = estimator_step(model, est, x, y, index)
+        if spec["group"] == "mlp":
+            general = create_method("fg", model, loss, data, gen, k=k, combination="orthogonal_projection", mode="forward")
+            variants[f"k={k} forward (jvp)"] = estimator_step(model, _GeneralForwardAdapter(general), x, y, index)
         looped = create_method("fg", model, loss, data, gen, k=k, combination="orthogonal_projection", mode="forward")
         variants[f"k={k} loop"] = estimator_step(model, _LoopAdapter(looped), x, y, index)
 
@@ -156,6 +163,18 @@ def _bench_model(record: CaseRecord, spec: dict[str, Any], ks: tuple[int, ...], 
     )
 
 
+class _GeneralForwardAdapter:
+    """The ``fg`` forward-mode step on the ``torch.func.jvp`` path even where the one-pass tangents apply."""
+
+    def __init__(self, est) -> None:
+        self.est = est
+
+    def compute_gradients(self, x, y, index, update_state: bool = True) -> torch.Tensor:
+        from alttrain.methods import fg_perturbation as fp
+
+        return fp.activity_perturbation_step(self.est, x, y, fused=False)
+
+
 class _LoopAdapter:
     """Gives :func:`loop_activity_step` the ``compute_gradients`` interface of an estimator."""
 
@@ -183,7 +202,7 @@ def run(settings: Settings) -> CaseRecord:
 
 def _targets(record: CaseRecord, ks: tuple[int, ...]) -> None:
     k = max(ks)
-    loop, vmapped = record.seconds(f"mlp: k={k} loop"), record.seconds(f"mlp: k={k} forward")
+    loop, vmapped = record.seconds(f"mlp: k={k} loop"), record.seconds(f"mlp: k={k} forward (jvp)")
     speedup = loop / vmapped if loop and vmapped else None
     record.target(
         f"fg.mlp.vmap_vs_loop_k{k}",

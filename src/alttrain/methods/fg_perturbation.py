@@ -165,12 +165,91 @@ def forward_activity_jvps(
         return torch.func.vmap(one_tangent, randomness="same")(*pieces)
 
 
+# ---- true forward mode in one pass (MLP-type blocks)
+#
+# For blocks made only of the layers below, the tangent is pushed by hand beside the graph-building forward: one
+# pass gives the block outputs (with their graph, for the layer-local backward) and the tangent of every block
+# output, instead of a separate ``torch.func.jvp`` pass that recomputes every activation through dual tensors
+# (docs/performance.md: that pass costs ~4x a plain forward on small layers). Tangents t have shape (k, B, ...);
+# a block's own perturbation T^(l) is shared by the batch, (k, 1, ...). Other blocks use the general path.
+
+def _tangent_flatten(layer: nn.Flatten, t: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    return t.reshape(*t.shape[:2], -1)
+
+
+def _tangent_linear(layer: nn.Linear, t: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    return t @ layer.weight.T  # the bias has no tangent
+
+
+TANGENT_RULES = {
+    nn.Flatten: _tangent_flatten,
+    nn.Linear: _tangent_linear,
+    nn.ReLU: lambda layer, t, out: t * (out > 0),
+    nn.Tanh: lambda layer, t, out: t * (1 - out * out),
+    nn.Sigmoid: lambda layer, t, out: t * (out * (1 - out)),
+    nn.Identity: lambda layer, t, out: t,
+}
+
+
+def fused_forward_supported(blocks: nn.ModuleList) -> bool:
+    """Whether every block is a chain of layers of :data:`TANGENT_RULES` (Flatten only as ``start_dim=1``)."""
+    for block in blocks:
+        layers = list(block) if isinstance(block, nn.Sequential) else [block]
+        for layer in layers:
+            if type(layer) not in TANGENT_RULES:
+                return False
+            if isinstance(layer, nn.Flatten) and (layer.start_dim, layer.end_dim) != (1, -1):
+                return False
+    return True
+
+
+def fused_forward_jvps(
+    blocks: nn.ModuleList, loss: Loss, x: torch.Tensor, y: torch.Tensor, pieces_of, draw
+) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    """Block outputs (with graph), the tangents ``(k, n)`` drawn by ``draw(n, last output)`` and the per-sample
+    JVPs ``(k, B)``.
+
+    ``pieces_of(tangents, shapes)`` splits the tangents into the blocks' pieces. The tangents are drawn once the
+    block output sizes are known (after the first pass), exactly as :func:`activity_perturbation_step` draws
+    them, so both paths use the same random numbers.
+    """
+    outputs, layer_io = [], []
+    h = x
+    for i, block in enumerate(blocks):
+        h = h.detach().requires_grad_(True) if i > 0 else h
+        ios = []
+        for layer in list(block) if isinstance(block, nn.Sequential) else [block]:
+            out = layer(h)
+            ios.append((layer, out))
+            h = out
+        outputs.append(h)
+        layer_io.append(ios)
+    shapes = [o.shape[1:] for o in outputs]
+    tangents = draw(sum(math.prod(s) for s in shapes), outputs[-1])
+    with torch.no_grad():
+        t = None
+        for ios, piece in zip(layer_io, pieces_of(tangents, shapes), strict=True):
+            if t is not None:
+                for layer, out in ios:
+                    t = TANGENT_RULES[type(layer)](layer, t, out.detach())
+            t = piece.unsqueeze(1) if t is None else t + piece.unsqueeze(1)  # + T^(l), shared by the batch
+    # Through the loss: sample b's loss term depends on its own outputs only (cross-entropy, BCE, MSE: the
+    # losses of loss_terms), so its JVP is <d term_b / d o_b, t_b>, read off one small gradient of the summed
+    # terms ((B, C): cheaper than forward-mode AD through the loss, whose dual kernels are Python decompositions).
+    final = outputs[-1].detach().requires_grad_(True)
+    with torch.enable_grad():
+        (slopes,) = torch.autograd.grad(loss_terms(loss, final, y).sum(), final)
+    jvps = (t * slopes).reshape(t.shape[0], slopes.shape[0], -1).sum(-1)  # (k, B)
+    return outputs, tangents, jvps
+
+
 def activity_perturbation_step(
     est: Estimator,
     x: torch.Tensor,
     y: torch.Tensor,
     tangents: torch.Tensor | None = None,
     update_state: bool = True,
+    fused: bool = True,
 ) -> torch.Tensor:
     """Fill ``.grad`` with the activity-perturbed forward gradient; returns the detached batch loss.
 
@@ -179,10 +258,22 @@ def activity_perturbation_step(
         x, y: the batch.
         tangents: ``(k, n)`` global tangents to use instead of drawing new ones (tests compare modes with
         them). update_state: False for the alignment probe (no second BatchNorm update).
+        fused: in forward mode, use the one-pass tangents of :func:`fused_forward_jvps` when every block allows
+            it (False: always the ``torch.func.jvp`` pass; the benchmark and the tests compare the two).
     """
     model = est.model
     double = est.bn_double_update and update_state and est.mode == "simulated"
     snapshot = _bn_snapshot(model) if double else {}
+    if est.mode == "forward" and fused and fused_forward_supported(model.blocks):
+        given = tangents
+
+        def draw(n: int, like: torch.Tensor) -> torch.Tensor:
+            return given if given is not None else est.draw_tangents(n, like.dtype, like.device)
+
+        outputs, tangents, jvps = fused_forward_jvps(model.blocks, est.loss, x, y, _split, draw)
+        loss_value = est.loss(outputs[-1], y)
+        shapes = [o.shape[1:] for o in outputs]
+        return _layer_local_backward(est, model, tangents, jvps, outputs, shapes, loss_value, double, snapshot)
     inputs, outputs = block_forward(model.blocks, x)
     loss_value = est.loss(outputs[-1], y)
     shapes = [o.shape[1:] for o in outputs]
@@ -194,6 +285,11 @@ def activity_perturbation_step(
         jvps = tangents @ delta.T  # (k, B)
     else:
         jvps = forward_activity_jvps(model.blocks, est.loss, x, y, tangents, shapes)
+    return _layer_local_backward(est, model, tangents, jvps, outputs, shapes, loss_value, double, snapshot)
+
+
+def _layer_local_backward(est, model, tangents, jvps, outputs, shapes, loss_value, double, snapshot) -> torch.Tensor:
+    """Combine the JVPs into per-sample output gradients and back-propagate each block's piece inside it."""
     estimate = est.combine(tangents, jvps)  # (B, n): per-sample forward gradients w.r.t. the block outputs
     pieces = [p.reshape(o.shape) for p, o in zip(_split(estimate, shapes), outputs, strict=True)]
     params = [p for _, p in _trainable(model)]
