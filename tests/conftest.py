@@ -26,7 +26,7 @@ def reference() -> Path:
     return REPO / "tests" / "reference"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def env_with_venv() -> dict[str, str]:
     """Environment whose PATH starts with this interpreter's bin folder (Snakemake jobs call `python`)."""
     env = dict(os.environ)

@@ -89,3 +89,100 @@ def test_smoke_dag_produces_every_artifact(tmp_path, env_with_venv):
     loaded = assert_page_works(tmp_path / "results/verification/report.html", tmp_path / "chromium-profile",
                                max_bytes=8_000_000)
     assert int(loaded["body"]["data-images"]) > 0
+
+
+# ---- correct reruns: editing the code of a figure, table or per-paper step reruns exactly its jobs ----------------
+
+COPIED = ("Snakefile", "workflow", "config", "src", "resources", "paper", "envs")
+
+
+@pytest.fixture(scope="module")
+def finished_fg_dag(tmp_path_factory, env_with_venv):
+    """A copy of the repository whose fg smoke DAG is complete: every output exists, newer than its inputs
+    (``snakemake --touch`` on empty files; nothing is computed). Edits go to the copy's source files."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("repo")
+    for name in COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, root / name)
+    command = [*SNAKEMAKE, "-s", str(root / "Snakefile"), "--configfile", str(root / "config/config.yaml"),
+               "--config", "scale=smoke", "papers=[fg]"]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        result = subprocess.run([*command, *args], cwd=root, env=env_with_venv, capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+    summary = run("--summary").stdout.splitlines()[1:]
+    for line in summary:
+        path = root / line.split("\t")[0]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    run("--touch", "--cores", "1")
+    assert "Nothing to be done" in run("-n").stdout
+    return root, run
+
+
+def _pending_jobs(output: str) -> set[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run lists."""
+    jobs, rule = set(), None
+    for line in output.splitlines():
+        if line.startswith("rule ") and line.endswith(":"):
+            if rule is not None:
+                jobs.add((rule, ""))
+            rule = line[5:-1]
+        elif rule is not None and line.strip().startswith("wildcards:"):
+            jobs.add((rule, line.split(":", 1)[1].strip()))
+            rule = None
+    if rule is not None:
+        jobs.add((rule, ""))
+    return jobs
+
+
+def _edited(root: Path, relative: str, run) -> set[tuple[str, str]]:
+    """Append a comment to a copied source file, list the pending jobs, restore the file and its mtime."""
+    import os
+
+    path = root / "src" / "alttrain" / relative
+    text, stat = path.read_text(), path.stat()
+    path.write_text(text + "\n# edited\n")
+    try:
+        return _pending_jobs(run("-n").stdout)
+    finally:
+        path.write_text(text)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+DOWNSTREAM = {("verify_results", ""), ("write_paper_sources", "paper=fg"), ("all", "")}
+
+
+def test_editing_a_figure_module_redraws_that_figure_only(finished_fg_dag):
+    root, run = finished_fg_dag
+    jobs = _edited(root, "figures/fg_fig_closed_form.py", run)
+    assert jobs == {("plot_figure", "paper=fg, artifact=fg_fig_closed_form")} | DOWNSTREAM
+
+
+def test_editing_a_shared_helper_redraws_every_figure_and_table_that_imports_it(finished_fg_dag):
+    root, run = finished_fg_dag
+    importers = set()
+    for kind, rule in (("figures", "plot_figure"), ("tables", "build_table")):
+        for path in sorted((root / "src" / "alttrain" / kind).glob("fg_*.py")):
+            if "from alttrain.artifacts.fg import" in path.read_text():
+                importers.add((rule, f"paper=fg, artifact={path.stem}"))
+    assert len(importers) >= 5
+    assert _edited(root, "artifacts/fg.py", run) == importers | DOWNSTREAM
+
+
+def test_editing_a_pipeline_helper_reruns_the_steps_that_import_it(finished_fg_dag):
+    """fg_math/approx_quality.py is imported by the approximation-quality and custom-angle steps, not by the
+    closed-form sweeps; no training job ever reruns for a code change."""
+    root, run = finished_fg_dag
+    rules = {rule for rule, _ in _edited(root, "fg_math/approx_quality.py", run)}
+    assert {"run_fg_approx_quality", "run_fg_custom_angle"} <= rules
+    assert not rules & {"run_fg_closed_form", "run_fg_closed_form_part", "merge_fg_closed_form", "train_run",
+                        "write_run_config", "aggregate_runs", "export_fg_lr_tables"}

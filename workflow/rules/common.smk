@@ -13,6 +13,7 @@ sys.path.insert(
 )  # the package also works without `pip install -e .`
 
 from alttrain.grids import training_runs  # noqa: E402
+from alttrain.workflow.sources import module_sources, step_sources  # noqa: E402
 from alttrain.workflow import (
     artifacts,
     check_config,
@@ -26,8 +27,6 @@ check_config(config, REPO / "config/schema/config.schema.yaml")
 validate(config, "../../config/schema/config.schema.yaml")
 
 SCALE = config["scale"]
-STYLE = str(REPO / "src/alttrain/artifacts/style.py")
-RENDER = str(REPO / "src/alttrain/artifacts/render.py")
 PUBLISHED = [
     str(REPO / "paper" / "published" / f"{paper}.yaml") for paper in config["papers"]
 ]

@@ -14,6 +14,8 @@ localrules:
 
 
 rule write_f3_settings:
+    input:
+        code=step_sources("alttrain.pipelines.f3", "settings_frames"),
     output:
         lrs="results/metrics/f3/lrs.csv",
         not_run="results/metrics/f3/not_run.csv",
@@ -30,6 +32,8 @@ rule write_f3_settings:
 
 
 rule write_f3_empty_experiment:
+    input:
+        code=step_sources("alttrain.pipelines.f3"),
     output:
         final="results/metrics/f3/{experiment}.csv",
         curves="results/metrics/f3/{experiment}_curves.csv",
@@ -46,7 +50,10 @@ rule write_f3_empty_experiment:
 
 rule compute_f3_gap_reduction:
     input:
-        expand("results/metrics/f3/{experiment}.csv", experiment=f3_grid.EXPERIMENTS),
+        csvs=expand(
+            "results/metrics/f3/{experiment}.csv", experiment=f3_grid.EXPERIMENTS
+        ),
+        code=step_sources("alttrain.pipelines.f3", "gap_reductions", "_read"),
     output:
         "results/metrics/f3/gap_reduction.csv",
     log:
@@ -56,4 +63,4 @@ rule compute_f3_gap_reduction:
     params:
         scale=SCALE,
     shell:
-        "python -m alttrain f3 gap-reduction --scale {params.scale} --out {output} {input} > {log} 2>&1"
+        "python -m alttrain f3 gap-reduction --scale {params.scale} --out {output} {input.csvs} > {log} 2>&1"

@@ -26,6 +26,7 @@ FG_WHOLE_FUNCTIONS = [f for f in FG_FUNCTIONS if f not in FG_SPLIT_FUNCTIONS]
 rule run_fg_closed_form_part:
     input:
         lrs=str(FG_RESOURCES / "lrs_math.csv"),
+        code=step_sources("alttrain.pipelines.fg", "sweep", "seed_subset"),
     output:
         final=temp("results/metrics/fg/closed_form_parts/{function}_{part}.csv"),
         curves=temp("results/metrics/fg/closed_form_parts/{function}_{part}_curves.csv"),
@@ -61,6 +62,7 @@ rule merge_fg_closed_form:
             f"results/metrics/fg/closed_form_parts/{wc.function}_{i}_curves.csv"
             for i in range(len(FG_SWEEP_PARTS[wc.function]))
         ],
+        code=step_sources("alttrain.pipelines.fg", "merge_parts"),
     output:
         final="results/metrics/fg/closed_form_{function}.csv",
         curves="results/metrics/fg/closed_form_{function}_curves.csv",
@@ -80,6 +82,7 @@ rule merge_fg_closed_form:
 rule run_fg_closed_form:
     input:
         lrs=str(FG_RESOURCES / "lrs_math.csv"),
+        code=step_sources("alttrain.pipelines.fg", "sweep", "seed_subset"),
     output:
         final="results/metrics/fg/closed_form_{function}.csv",
         curves="results/metrics/fg/closed_form_{function}_curves.csv",
@@ -104,6 +107,8 @@ rule run_fg_closed_form:
 
 
 rule run_fg_approx_quality:
+    input:
+        code=step_sources("alttrain.pipelines.fg", "_approx_quality"),
     output:
         "results/metrics/fg/approx_quality.csv",
     log:
@@ -126,6 +131,7 @@ rule run_fg_approx_quality:
 rule run_fg_custom_angle:
     input:
         lrs=str(FG_RESOURCES / "lrs_math_custom_tangents.csv"),
+        code=step_sources("alttrain.pipelines.fg", "custom_angle"),
     output:
         approx="results/metrics/fg/custom_angle_approx.csv",
         opt="results/metrics/fg/custom_angle_opt.csv",
@@ -152,6 +158,7 @@ rule export_fg_lr_tables:
         nn=str(FG_RESOURCES / "lrs_nn.csv"),
         math=str(FG_RESOURCES / "lrs_math.csv"),
         custom=str(FG_RESOURCES / "lrs_math_custom_tangents.csv"),
+        code=step_sources("alttrain.pipelines.fg", "export_lrs"),
     output:
         nn="results/metrics/fg/lrs_nn.csv",
         math="results/metrics/fg/lrs_math.csv",

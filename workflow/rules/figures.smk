@@ -1,11 +1,14 @@
-# Figures and tables: one job per id, reading only aggregated CSVs (a style change never retrains).
+# Figures and tables: one job per id, reading only aggregated CSVs (a style change never retrains). `code`: the
+# figure's or table's module and every alttrain module it imports (alttrain.workflow.sources), so editing one redraws
+# exactly the figures and tables made with it.
+from alttrain.workflow import dag
 from alttrain.workflow.provenance import labels_function, provenance_function
 
 
 rule plot_figure:
     input:
         csvs=artifact_inputs,
-        style=STYLE,
+        code=dag.artifact_code("figure"),
     output:
         pdf=report(
             "figures/{paper}/{artifact}.pdf",
@@ -30,7 +33,7 @@ rule plot_figure:
 rule build_table:
     input:
         csvs=artifact_inputs,
-        render=RENDER,
+        code=dag.artifact_code("table"),
     output:
         markdown=report(
             "results/tables/{paper}/{artifact}.md",

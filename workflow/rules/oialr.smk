@@ -22,6 +22,7 @@ rule collect_oialr_results:
     input:
         csvs=OIALR_CSVS,
         references=OIALR_REFERENCES,
+        code=step_sources("alttrain.pipelines.oialr", "collect", "load_plan"),
     output:
         final="results/metrics/oialr/collected_final.csv",
         curves="results/metrics/oialr/collected_curves.csv",

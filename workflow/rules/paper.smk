@@ -19,6 +19,7 @@ rule write_paper_sources:
     input:
         report="results/verification/report.json",
         artifacts=paper_artifacts,
+        code=module_sources("alttrain.writeup"),
     output:
         numbers="paper/{paper}/generated/numbers.tex",
         includes="paper/{paper}/generated/includes.tex",

@@ -47,7 +47,8 @@ rule train_run:
 
 rule aggregate_runs:
     input:
-        experiment_summaries,
+        summaries=experiment_summaries,
+        code=module_sources("alttrain.results"),
     output:
         final="results/metrics/{paper}/{experiment}.csv",
         curves="results/metrics/{paper}/{experiment}_curves.csv",
@@ -60,4 +61,4 @@ rule aggregate_runs:
         "../../envs/train.yaml"
     shell:
         "python -m alttrain aggregate --final {output.final} --curves {output.curves} "
-        "--alignment {output.alignment} {input} > {log} 2>&1"
+        "--alignment {output.alignment} {input.summaries} > {log} 2>&1"

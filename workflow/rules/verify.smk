@@ -15,6 +15,7 @@ rule verify_results:
         published=PUBLISHED,
         schema=PUBLISHED_SCHEMA,
         artifacts=artifact_files,
+        code=module_sources("alttrain.verify"),
     output:
         json="results/verification/report.json",
         markdown="results/verification/report.md",

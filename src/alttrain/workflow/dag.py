@@ -12,6 +12,7 @@ from typing import Any
 
 from alttrain.verification.published import load_published, referenced_experiments
 from alttrain.workflow.catalog import KnownExperiments
+from alttrain.workflow.sources import module_sources
 
 PAPER_SOURCES = ("numbers.tex", "includes.tex", "verification.tex")
 
@@ -47,6 +48,18 @@ def verification_csvs(
 
     def inputs(wildcards) -> list[str]:
         return sorted(set(metric_csvs(wildcards)) | extra)
+
+    return inputs
+
+
+def artifact_code(kind: str) -> Callable[[Any], list[str]]:
+    """Input function: the source files a figure (``kind="figure"``) or table job runs: its module, the module
+    that writes the files (style or render) and every alttrain module they import."""
+    package, writer = {"figure": ("alttrain.figures", "alttrain.artifacts.style"),
+                       "table": ("alttrain.tables", "alttrain.artifacts.render")}[kind]
+
+    def inputs(wildcards) -> list[str]:
+        return module_sources(f"{package}.{wildcards.artifact}", writer)
 
     return inputs
 
