@@ -126,7 +126,9 @@ def _bench_model(record: CaseRecord, spec: dict[str, Any], ks: tuple[int, ...], 
             est = create_method("fg", model, loss, data, gen, k=k, combination="orthogonal_projection", mode=mode)
             variants[f"k={k} {mode}"] = estimator_step(model, est, x, y, index)
         if spec["group"] == "mlp":
-            general = create_method("fg", model, loss, data, gen, k=k, combination="orthogonal_projection", mode="forward")
+            general = create_method(
+                "fg", model, loss, data, gen, k=k, combination="orthogonal_projection", mode="forward"
+            )
             variants[f"k={k} forward (jvp)"] = estimator_step(model, _GeneralForwardAdapter(general), x, y, index)
         looped = create_method("fg", model, loss, data, gen, k=k, combination="orthogonal_projection", mode="forward")
         variants[f"k={k} loop"] = estimator_step(model, _LoopAdapter(looped), x, y, index)
