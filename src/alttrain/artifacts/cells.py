@@ -51,7 +51,13 @@ def _epoch_label(rows: pd.DataFrame) -> str:
 
 
 def format_cell(
-    rows: pd.DataFrame, metric: str, *, digits: int = 2, scale: float = 1.0, missing: str = "–"
+    rows: pd.DataFrame,
+    metric: str,
+    *,
+    digits: int = 2,
+    scale: float = 1.0,
+    missing: str = "–",
+    significant: bool = False,
 ) -> str:
     """The one table cell over seeds, status-aware: never prints a diverged run's number, never drops one.
 
@@ -59,7 +65,9 @@ def format_cell(
         rows: one row per seed (an aggregated CSV's rows of one table cell); read are ``metric`` and, when
             present, ``status`` (training runs), ``diverged`` (closed-form sweeps) and ``diverged_epoch``.
         metric: the column to summarise.
-        digits: decimals of mean and std. scale: factor applied to the values (e.g. 100 for percent).
+        digits: decimals of mean and std (with ``significant``: significant digits, for values spanning many
+            orders of magnitude such as closed-form function values). scale: factor applied to the values (e.g.
+            100 for percent).
         missing: the cell when no row has a value.
 
     Returns:
@@ -85,9 +93,10 @@ def format_cell(
         if n_missing:
             label = ", ".join(filter(None, [f"{n_diverged}/{total}", label, f"{n_missing}/{total} no value"]))
         return f"diverged ({label})" if label else "diverged"
-    cell = f"{valid.mean():.{digits}f}"
+    style = "g" if significant else "f"
+    cell = f"{valid.mean():.{digits}{style}}"
     if len(valid) > 1:
-        cell += f" ± {valid.std(ddof=1):.{digits}f}"
+        cell += f" ± {valid.std(ddof=1):.{digits}{style}}"
     return cell + (f" ({'; '.join(notes)})" if notes else "")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from alttrain.artifacts import ArtifactSpec
-from alttrain.artifacts.cells import has_rows, sig
+from alttrain.artifacts.cells import format_cell, has_rows
 from alttrain.artifacts.context import Context
 from alttrain.artifacts.fg import FUNCTIONS, LABELS, ordered
 
@@ -16,8 +16,9 @@ SPEC = ArtifactSpec(
     inputs=("closed_form_sphere.csv", "closed_form_rosenbrock.csv", "closed_form_styblinski_tang.csv"),
     caption=(
         "Closed-form optimisation: final function value after gradient descent with the authors' step sizes "
-        "and early stopping (patience 50), mean over seeds (4 significant digits); global minima: sphere and "
-        "Rosenbrock 0, Styblinski-Tang −39.166·n. A diverged run (NaN) is marked 'diverged'."
+        "and early stopping (patience 50), mean ± std over the seeds that did not diverge (3 significant digits); "
+        "global minima: sphere and Rosenbrock 0, Styblinski-Tang −39.166·n. Diverged seeds are counted, never "
+        "averaged: '(k/N diverged)', or 'diverged' when all did."
     ),
 )
 
@@ -33,7 +34,7 @@ def build(frames: dict[str, pd.DataFrame], context: Context) -> pd.DataFrame:
         for approach in ordered(data["approach"]):
             cells = {"function": title, "approach": LABELS.get(approach, approach)}
             for n in dims:
-                values = data[(data["approach"] == approach) & (data["n"] == n)]["final_value"]
-                cells[f"n={n}"] = "diverged" if values.isna().any() else sig(values.mean())
+                part = data[(data["approach"] == approach) & (data["n"] == n)]
+                cells[f"n={n}"] = format_cell(part, "final_value", digits=3, significant=True)
             rows.append(cells)
     return pd.DataFrame(rows)
