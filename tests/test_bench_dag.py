@@ -65,7 +65,7 @@ def test_dag_times_summarises_the_run(finished_run):
     assert [j["job"] for j in summary["slowest"]] == ["make/long", "make/short"]
     assert set(summary["rules_from_log"]) == {"make", "all"}
     (target,) = summary["targets"]
-    assert target["threshold"] == 180 and target["met"] is True
+    assert target["threshold"] == 90 and target["op"] == "<=" and target["met"] is True
 
 
 def test_log_parsing_by_hand():

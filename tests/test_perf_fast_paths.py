@@ -255,3 +255,30 @@ def test_fused_forward_step_equals_the_general_forward_step():
         grads[path] = (float(loss), torch.cat([p.grad.reshape(-1) for p in model.parameters()]))
     assert grads["fused"][0] == grads["general"][0]
     torch.testing.assert_close(grads["fused"][1], grads["general"][1], rtol=1e-4, atol=1e-6)
+
+
+def test_readme_targets_block_is_regenerated_from_bench_json(tmp_path):
+    """`bench --readme` rewrites only the marked block, from the last run's JSON (no timing)."""
+    import json
+
+    from alttrain.bench import main as bench_main
+    from alttrain.errors import UserError
+
+    results = {
+        "created": "2026-12-04T17:00:00+00:00", "settings": {"tiny": False},
+        "environment": {"git": "abc1234", "machine": {"cpu": "AMD EPYC", "cpus_available": 2},
+                        "device": {"type": "cpu", "torch_threads": 1}},
+        "cases": {"f3": {"targets": [{"id": "f3.x", "description": "F3: a target", "value": 1.7, "op": ">=",
+                                      "threshold": 1.3, "unit": "x", "met": True, "note": None}]}},
+    }
+    (tmp_path / "bench.json").write_text(json.dumps(results))
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- bench-targets:start -->\nold table\n<!-- bench-targets:end -->\noutro\n")
+    assert bench_main(["--out", str(tmp_path), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("intro\n<!-- bench-targets:start -->\nTargets of the last run: 2026-12-04T17:00:00+00:00")
+    assert "commit `abc1234`" in text and "| F3: a target | 1.70x | >= 1.30x | yes |" in text
+    assert "old table" not in text and text.endswith("<!-- bench-targets:end -->\noutro\n")
+    readme.write_text("no markers\n")
+    with pytest.raises(UserError, match="no <!-- bench-targets:start -->"):
+        bench_main(["--out", str(tmp_path), "--readme", str(readme)])

@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="summarise a finished Snakemake run in RUN_DIR instead of running the cases",
     )
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="rewrite the targets block of this README from the last run's bench.json (no timing)")
     parser.add_argument("--scale", default=None, help="with --dag-times: the scale label (default: from the log)")
     parser.add_argument("--log", type=Path, default=None, help="with --dag-times: the Snakemake log to read")
     return parser
@@ -97,6 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     out = args.out
     previous = _load_previous(out / "bench.json")
+    if args.readme is not None:
+        from alttrain.atomic import write_text
+        from alttrain.bench.report import readme_block, replace_readme_block
+        from alttrain.errors import UserError
+
+        if not previous:
+            raise UserError(f"no benchmark results in {out / 'bench.json'}; run `python -m alttrain bench` first")
+        text = replace_readme_block(args.readme.read_text(), readme_block(previous, list(CASES)))
+        write_text(args.readme, text)
+        return 0
     if args.dag_times is not None:
         from alttrain.bench.dag import dag_times
 

@@ -7,7 +7,8 @@ Reads, from the Snakemake working directory ``RUN_DIR``:
 * the benchmark files ``results/benchmarks/**/*.tsv`` of the rules that declare ``benchmark:`` (seconds, max
   RSS, CPU time per job).
 
-Targets (2 cores): the whole DAG under 3 minutes at ``smoke`` and under 30 minutes at ``cpu``.
+Targets (2 idle cores, performance issue 16): the whole DAG in at most 90 seconds at ``smoke`` and at most 10
+minutes at ``cpu``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from alttrain.bench.record import OPERATORS
 
-WALL_TARGETS_S = {"smoke": 180.0, "cpu": 1800.0}
+WALL_TARGETS_S = {"smoke": 90.0, "cpu": 600.0}
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 RULE = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
 JOBID = re.compile(r"^jobid: (\d+)$")
@@ -154,10 +155,10 @@ def dag_times(run_dir: Path, scale: str | None = None, log: Path | None = None, 
                 "id": f"dag.{key}.wall",
                 "description": f"whole DAG at scale {key}: wall time (2 cores)",
                 "value": value,
-                "op": "<",
+                "op": "<=",
                 "threshold": threshold,
                 "unit": "s",
-                "met": None if value is None else OPERATORS["<"](value, threshold),
+                "met": None if value is None else OPERATORS["<="](value, threshold),
                 "note": f"measured with {info['cores']} cores" if info["cores"] else None,
             }
         )

@@ -229,3 +229,31 @@ def render_markdown(results: dict[str, Any], order: list[str] | tuple[str, ...] 
     if results.get("dag"):
         lines += dag_section(results["dag"])
     return "\n".join(lines).rstrip() + "\n"
+
+
+README_START, README_END = "<!-- bench-targets:start -->", "<!-- bench-targets:end -->"
+
+
+def readme_block(results: dict[str, Any], order: list[str] | tuple[str, ...] = ()) -> str:
+    """The README's performance targets: when, where and at which commit the last run measured them, and the table."""
+    env = results.get("environment", {})
+    machine, device = env.get("machine", {}), env.get("device", {})
+    settings = results.get("settings", {})
+    header = (
+        f"Targets of the last run: {results.get('created', '?')} (`python -m alttrain bench`"
+        f"{' --tiny' if settings.get('tiny') else ''} at commit `{env.get('git')}`; {machine.get('cpu')}, "
+        f"{machine.get('cpus_available')} CPUs available; device {device.get('type')}, "
+        f"{device.get('torch_threads')} torch thread(s); ratios measured in one run, one-thread CPU work judged on "
+        "CPU time). Regenerate with `python -m alttrain bench --readme README.md`."
+    )
+    return "\n".join([README_START, header, "", *targets_table(results, order), README_END])
+
+
+def replace_readme_block(text: str, block: str) -> str:
+    """``text`` with the part between the bench-target markers replaced by ``block``."""
+    from alttrain.errors import UserError
+
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise UserError(f"README has no {README_START} ... {README_END} block to regenerate; add the two markers")
+    return text[:start] + block + text[end + len(README_END):]
