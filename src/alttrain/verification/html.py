@@ -14,6 +14,7 @@ from alttrain.verification.report import (
     data_label,
     fmt,
     published_text,
+    rank_histogram,
     reproduced_text,
     tally_text,
 )
@@ -139,42 +140,43 @@ def _binomial_band(trials: int, p: float, level: float = 0.99) -> tuple[int, int
 
 
 def rank_histogram_svg(records: list[dict[str, Any]]) -> str:
-    """Inline SVG: per function, the count of references at each rank 0..N (randomized ties) against the
-    uniform expectation and its 99 % binomial band (grey), one panel per function."""
+    """Inline SVG, one panel per function: the references' rank histogram (:func:`rank_histogram`, lowest ranks =
+    references better than our seeds on the left) against the uniform expectation (dashed) and its 99 %
+    binomial band (grey); bars outside the band are red."""
     panels = []
-    width, height, pad = 300, 150, 28
+    width, height, pad, top_pad = 300, 170, 28, 40
     for r in records:
-        n = max(r["seeds"]) if r["seeds"] else 0
-        counts = [0] * (n + 1)
-        for rank in r["ranks"]:
-            counts[min(rank, n)] += 1
-        total = len(r["ranks"])
-        low, high = _binomial_band(total, 1 / (n + 1))
+        counts = rank_histogram(r)
+        bins, total = len(counts), sum(counts)
+        low, high = _binomial_band(total, 1 / bins)
         top = max([*counts, high, 1])
-        bar = (width - 2 * pad) / (n + 1)
+        bar = (width - 2 * pad) / bins
 
         def y(count: float, top: float = top) -> float:
-            return height - pad - (height - 2 * pad) * count / top
+            return height - pad - (height - pad - top_pad) * count / top
 
+        expected = total / bins
         shapes = [
             f'<rect x="{pad}" y="{y(high):.1f}" width="{width - 2 * pad}" height="{y(low) - y(high):.1f}" '
             'fill="#ddd"/>',
-            f'<line x1="{pad}" x2="{width - pad}" y1="{y(total / (n + 1)):.1f}" y2="{y(total / (n + 1)):.1f}" '
+            f'<line x1="{pad}" x2="{width - pad}" y1="{y(expected):.1f}" y2="{y(expected):.1f}" '
             'stroke="#555" stroke-dasharray="3,2"/>',
         ]
-        for rank, count in enumerate(counts):
+        for index, count in enumerate(counts):
             colour = "#c0392b" if count > high or count < low else "#2e6da4"
             shapes.append(
-                f'<rect x="{pad + rank * bar + 1:.1f}" y="{y(count):.1f}" width="{max(bar - 2, 1):.1f}" '
-                f'height="{height - pad - y(count):.1f}" fill="{colour}"><title>rank {rank}: {count}</title></rect>'
+                f'<rect x="{pad + index * bar + 1:.1f}" y="{y(count):.1f}" width="{max(bar - 2, 1):.1f}" '
+                f'height="{height - pad - y(count):.1f}" fill="{colour}"><title>bin {index}: {count}</title></rect>'
             )
         p_value = "–" if r["p_value"] is None else f"{r['p_value']:.3g}"
-        shapes.append(
-            f'<text x="{pad}" y="14" font-size="11">{escape(r["experiment"])}: {total} references, N = {n}, '
-            f"KS p = {p_value} ({escape(r['status'])})</text>"
-        )
-        shapes.append(f'<text x="{pad}" y="{height - 8}" font-size="10">rank 0</text>')
-        shapes.append(f'<text x="{width - pad - 40}" y="{height - 8}" font-size="10">rank {n}</text>')
+        seeds = ", ".join(map(str, r["seeds"]))
+        shapes += [
+            f'<text x="{pad}" y="14" font-size="11">{escape(r["experiment"])}</text>',
+            f'<text x="{pad}" y="28" font-size="10">{total} references, N = {seeds}; KS p = {p_value} '
+            f"({escape(r['status'])})</text>",
+            f'<text x="{pad}" y="{height - 10}" font-size="10">rank 0 (reference best)</text>',
+            f'<text x="{width - pad}" y="{height - 10}" font-size="10" text-anchor="end">worst</text>',
+        ]
         panels.append(
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
             f'aria-label="rank histogram {escape(r["experiment"])}">' + "".join(shapes) + "</svg>"
@@ -199,8 +201,9 @@ def _calibration_block(report: dict[str, Any], paper: str) -> str:
             "status", "cell failures"]
     caption = (
         f"Rank histograms ({escape(paper)}, scale {escape(str(records[0]['scale']))}): where each reference "
-        "lies among our N seeds; bars outside the grey 99 % binomial band of a uniform histogram are red; the "
-        "dashed line is the uniform expectation."
+        "lies among our N seeds (randomized ranks, bins of equal probability; with N = 20 one bin per rank); "
+        "bars outside the grey 99 % binomial band of a uniform histogram are red; the dashed line is the "
+        "uniform expectation."
     )
     return (
         "<h3>Rank calibration</h3>" + f"<p class='small'>{escape(RANK_RULE_TEXT)}</p>" + _table(head, rows)

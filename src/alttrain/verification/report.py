@@ -220,7 +220,8 @@ def calibrations(entries: list[dict]) -> list[dict[str, Any]]:
         record: dict[str, Any] = {
             "paper": paper, "experiment": experiment, "metric": metric, "references": len(items),
             "seeds": sorted({e["n"] for e in items}), "threshold": CALIBRATION_THRESHOLD,
-            "ranks": [e["rank_random"] for e in items], "cell_failures": sum(e["status"] == FAIL for e in items),
+            "ranks": [e["rank_random"] for e in items], "pits": [e["pit"] for e in items],
+            "cell_failures": sum(e["status"] == FAIL for e in items),
             "expected_cell_failures": sum(e["alpha"] for e in items),
             "datasets": sorted({d for e in items for d in e.get("datasets") or []}),
             "scale": items[0]["scale"],
@@ -334,13 +335,24 @@ def tally_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "none"
 
 
+HISTOGRAM_BINS = 21  # bins of the rank histogram (= the ranks 0..20 of the cpu scale's 20 seeds)
+
+
+def rank_histogram(record: dict[str, Any]) -> list[int]:
+    """Counts of the references' randomized PITs u = (rank + V) / (N + 1) in equal bins of [0, 1): with one N
+    and N + 1 <= :data:`HISTOGRAM_BINS` the bins are the ranks 0..N; with more seeds (or several N) they group
+    neighbouring ranks. Under H0 every bin expects the same count."""
+    n_values = max(record["seeds"]) + 1 if record["seeds"] else 1
+    bins = n_values if len(record["seeds"]) == 1 and n_values <= HISTOGRAM_BINS else HISTOGRAM_BINS
+    counts = [0] * bins
+    for u in record["pits"]:
+        counts[min(int(u * bins), bins - 1)] += 1
+    return counts
+
+
 def rank_histogram_text(record: dict[str, Any]) -> str:
-    """The calibration's ranks as counts per rank 0..N (one line)."""
-    n = max(record["seeds"]) if record["seeds"] else 0
-    counts = [0] * (n + 1)
-    for rank in record["ranks"]:
-        counts[min(rank, n)] += 1
-    return " ".join(map(str, counts))
+    """:func:`rank_histogram` in one line (lowest ranks first)."""
+    return " ".join(map(str, rank_histogram(record)))
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -375,7 +387,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report.get("calibration"):
         lines += [
             "| paper | experiment | metric | scale | data set | references | seeds N | KS statistic | p-value | "
-            "status | cell failures (expected by chance) | reference ranks 0..N (counts) |",
+            "status | cell failures (expected by chance) | rank histogram, best first (counts per bin) |",
             "|---" * 12 + "|",
         ]
         for r in report["calibration"]:
