@@ -282,3 +282,23 @@ def test_readme_targets_block_is_regenerated_from_bench_json(tmp_path):
     readme.write_text("no markers\n")
     with pytest.raises(UserError, match="no <!-- bench-targets:start -->"):
         bench_main(["--out", str(tmp_path), "--readme", str(readme)])
+
+
+def test_packed_rosenbrock_mask_equals_torch_where():
+    """The straddling pairs of packed Rosenbrock functions are zeroed exactly as torch.where did, inf/NaN too."""
+    from alttrain.fg_math.functions import rosenbrock_grad, rosenbrock_terms
+    from alttrain.fg_math.sweep import Packing
+
+    packing = Packing([1, 2, 4, 8])
+    x = torch.randn(3, 2, 15, dtype=torch.float64)
+    x[0, 0, 3], x[1, 1, 7], x[2, 0, 6] = float("inf"), float("nan"), -float("inf")  # first/last of a function
+    head, tail = x[..., :-1], x[..., 1:]
+    inner = tail - head * head
+    terms = torch.where(packing.pairs, 100 * inner**2 + (1 - head) ** 2, 0.0)
+    as_head = torch.where(packing.pairs, -400 * head * inner - 2 * (1 - head), 0.0)
+    as_tail = torch.where(packing.pairs, 200 * inner, 0.0)
+    grad = torch.zeros_like(x)
+    grad[..., :-1] += as_head
+    grad[..., 1:] += as_tail
+    assert torch.equal(rosenbrock_terms(x, packing.pairs)[..., :-1].nan_to_num(7.0), terms.nan_to_num(7.0))
+    assert torch.equal(rosenbrock_grad(x, packing.pairs).nan_to_num(7.0), grad.nan_to_num(7.0))

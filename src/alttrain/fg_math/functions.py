@@ -34,6 +34,11 @@ def sphere_grad(x: torch.Tensor, pairs: torch.Tensor | None = None) -> torch.Ten
     return 2 * x
 
 
+def _straddling(pairs: torch.Tensor) -> torch.Tensor:
+    """Indices of the neighbouring pairs (i, i+1) that belong to two different packed functions."""
+    return torch.nonzero(~pairs).flatten()
+
+
 def rosenbrock_terms(x: torch.Tensor, pairs: torch.Tensor | None = None) -> torch.Tensor:
     """Contributions 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 per coordinate i < n (the last one: 0).
 
@@ -45,7 +50,9 @@ def rosenbrock_terms(x: torch.Tensor, pairs: torch.Tensor | None = None) -> torc
     head, tail = x[..., :-1], x[..., 1:]
     terms = 100 * (tail - head * head) ** 2 + (1 - head) ** 2  # (..., n-1)
     if pairs is not None:
-        terms = torch.where(pairs, terms, 0.0)  # not a product: inf * 0 would leak NaN into the next function
+        # zero the pairs that straddle two packed functions; not a product: inf * 0 would leak NaN into the next
+        # function; index_fill_ on the few straddling columns rather than torch.where over all of them (faster)
+        terms.index_fill_(-1, _straddling(pairs), 0.0)
     return torch.cat([terms, torch.zeros_like(x[..., :1])], dim=-1)
 
 
@@ -61,7 +68,9 @@ def rosenbrock_grad(x: torch.Tensor, pairs: torch.Tensor | None = None) -> torch
     as_head = -400 * head * inner - 2 * (1 - head)  # d/dx_i of pair (i, i+1)
     as_tail = 200 * inner  # d/dx_{i+1} of pair (i, i+1)
     if pairs is not None:
-        as_head, as_tail = torch.where(pairs, as_head, 0.0), torch.where(pairs, as_tail, 0.0)
+        cut = _straddling(pairs)
+        as_head.index_fill_(-1, cut, 0.0)
+        as_tail.index_fill_(-1, cut, 0.0)
     grad = torch.zeros_like(x)
     grad[..., :-1] += as_head
     grad[..., 1:] += as_tail
