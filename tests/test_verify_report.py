@@ -19,7 +19,7 @@ from alttrain.verification.html import render_html  # noqa: E402
 from alttrain.verification.report import render_summary  # noqa: E402
 from alttrain.workflow.provenance import ArtifactProvenance, labels_function  # noqa: E402
 from alttrain.writeup.latex import numbers_tex  # noqa: E402
-from alttrain.writeup.readme import END, START, compute_table, update_readme  # noqa: E402
+from alttrain.writeup.results_page import compute_table, write_results_page  # noqa: E402
 from test_verify_statuses import entry, fc_frame, published, report_for, write_case  # noqa: E402
 
 ENTRIES = [
@@ -183,27 +183,22 @@ def test_compute_table_sums_the_jobs_of_an_experiment(tmp_path):
     assert table.loc[("f3", "gap_reduction"), "wall_s"] == pytest.approx(1.5)
 
 
-def test_readme_block_is_rewritten_between_the_markers_only(tmp_path, report):
+def test_results_page_holds_every_paper_and_the_compute(tmp_path, report):
     (tmp_path / "report.json").write_text(json.dumps(report))
     _benchmark(tmp_path / "bench" / "fg" / "fc" / "r" / "seed0.tsv", 12.0, 11.0)
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# Title\n\nintro\n\n## Results\n{START}\nold stuff\n{END}\n\n## After\ntail\n")
-    update_readme(readme, tmp_path / "report.json", tmp_path / "bench")
-    text = readme.read_text()
-    assert text.startswith("# Title\n\nintro\n\n## Results\n") and text.endswith(f"{END}\n\n## After\ntail\n")
-    assert "old stuff" not in text
+    page = tmp_path / "results" / "README.md"
+    text = write_results_page(page, tmp_path / "report.json", tmp_path / "bench")
+    assert page.read_text() == text and text.startswith("# Results\n")
     assert "### fg: Test paper" in text and "scale **cpu**" in text
     assert "| fg | fc | 1 | 12.0 | 11.0 |" in text
-    update_readme(readme, tmp_path / "report.json", tmp_path / "bench")
-    assert readme.read_text() == text, "idempotent"
+    write_results_page(page, tmp_path / "report.json", tmp_path / "bench")
+    assert page.read_text() == text, "idempotent"
 
 
-def test_readme_without_markers_is_refused(tmp_path, report):
-    (tmp_path / "report.json").write_text(json.dumps(report))
-    readme = tmp_path / "README.md"
-    readme.write_text("# no markers\n")
-    with pytest.raises(UserError, match="results:start"):
-        update_readme(readme, tmp_path / "report.json", tmp_path)
+def test_results_page_without_a_report_is_refused(tmp_path):
+    with pytest.raises(UserError, match="report.json does not exist; run the workflow first"):
+        write_results_page(tmp_path / "README.md", tmp_path / "report.json", tmp_path)
+    assert not (tmp_path / "README.md").exists()
 
 
 class Wildcards:

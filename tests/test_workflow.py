@@ -60,11 +60,44 @@ def test_snakefmt_is_clean(env_with_venv):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def _copy(root: Path) -> Path:
+    """The repository's files (tracked, and new ones git does not ignore) copied to ``root``; no outputs."""
+    import shutil
+
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file():  # a tracked file deleted in the working tree is skipped
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)
+    return root
+
+
+def _git_copy(root: Path) -> Path:
+    """:func:`_copy` committed to a fresh git repository (so ``git status`` shows what a run changes)."""
+    _copy(root)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "copy"]):
+        subprocess.run([*git, *args], cwd=root, check=True, capture_output=True)
+    return root
+
+
 @pytest.mark.slow
-def test_smoke_dag_produces_every_artifact(tmp_path, env_with_venv):
-    """The real smoke-scale DAG: every figure, table and the verification report of the selected papers."""
-    result = snakemake(["--cores", "2", "--config", "scale=smoke"], tmp_path, env_with_venv, timeout=1800)
+def test_smoke_dag_produces_every_artifact_and_modifies_no_tracked_file(tmp_path, env_with_venv):
+    """The real smoke-scale DAG in a git checkout of the repository's files: every figure, table, the
+    verification report and the results page of the selected papers; afterwards ``git status`` is clean (every
+    output lies in an ignored path, no tracked file was touched)."""
+    tmp_path = _git_copy(tmp_path / "clone")
+    result = subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", "--config", "scale=smoke"], cwd=tmp_path, env=env_with_venv,
+        capture_output=True, text=True, timeout=1800,
+    )
     assert result.returncode == 0, result.stderr[-6000:]
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path,
+                            capture_output=True, text=True, check=True).stdout
+    assert status == "", f"the run left changes outside the ignored paths:\n{status}"
+    assert (tmp_path / "results" / "README.md").read_text().startswith("# Results")
     sys.path.insert(0, str(REPO / "src"))
     from alttrain.workflow import artifacts, deep_merge, scale_settings
 
@@ -91,24 +124,16 @@ def test_smoke_dag_produces_every_artifact(tmp_path, env_with_venv):
     assert int(loaded["body"]["data-images"]) > 0
 
 
-# ---- correct reruns: editing the code of a figure, table or per-paper step reruns exactly its jobs ----------------
 
-COPIED = ("Snakefile", "workflow", "config", "src", "resources", "paper", "envs")
+
+# ---- correct reruns: editing the code of a figure, table or per-paper step reruns exactly its jobs ----------------
 
 
 @pytest.fixture(scope="module")
 def finished_fg_dag(tmp_path_factory, env_with_venv):
     """A copy of the repository whose fg smoke DAG is complete: every output exists, newer than its inputs
     (``snakemake --touch`` on empty files; nothing is computed). Edits go to the copy's source files."""
-    import shutil
-
-    root = tmp_path_factory.mktemp("repo")
-    for name in COPIED:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(source, root / name)
+    root = _copy(tmp_path_factory.mktemp("repo"))
     command = [*SNAKEMAKE, "-s", str(root / "Snakefile"), "--configfile", str(root / "config/config.yaml"),
                "--config", "scale=smoke", "papers=[fg]"]
 
@@ -158,7 +183,7 @@ def _edited(root: Path, relative: str, run) -> set[tuple[str, str]]:
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
-DOWNSTREAM = {("verify_results", ""), ("write_paper_sources", "paper=fg"), ("all", "")}
+DOWNSTREAM = {("verify_results", ""), ("write_results_page", ""), ("write_paper_sources", "paper=fg"), ("all", "")}
 
 
 def test_editing_a_figure_module_redraws_that_figure_only(finished_fg_dag):

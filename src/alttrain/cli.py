@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "list": ("alttrain.commands", "list_main", "list methods, models, data sets, figures, tables"),
     "verify": ("alttrain.verify", "main", "compare reproduced numbers with the published ones"),
     "paper-sources": ("alttrain.writeup", "paper_sources_main", "write paper/<paper>/generated/*.tex"),
-    "results-readme": ("alttrain.writeup", "results_readme_main", "rewrite README.md's results block"),
+    "results-page": ("alttrain.writeup", "results_page_main", "write results/README.md (the results page)"),
     "bench": ("alttrain.bench", "main", "benchmark suite (results/bench/)"),
     # one pipeline module per paper, one command per rule file: python -m alttrain <paper> <step>
     "fg": ("alttrain.pipelines.fg", "main", "fg steps: closed-form, approx-quality, custom-angle, export-lrs"),

@@ -1,5 +1,6 @@
 # Configuration: merge the scale file, validate, expand the grids into runs; input functions for the rules.
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ sys.path.insert(
 )  # the package also works without `pip install -e .`
 
 from alttrain.grids import training_runs  # noqa: E402
+from alttrain.workflow import dag  # noqa: E402
 from alttrain.workflow.sources import module_sources, step_sources  # noqa: E402
 from alttrain.workflow import (
     artifacts,
@@ -47,6 +49,7 @@ localrules:
     plot_figure,
     build_table,
     verify_results,
+    write_results_page,
 
 
 def run_config_json(wildcards):
@@ -88,14 +91,22 @@ def metric_csvs(wildcards):
     )
 
 
+LATEXMK = shutil.which("latexmk")
+paper_targets = dag.paper_targets(PAPERS, LATEXMK)
+
+
 def all_targets(wildcards):
-    """Every figure and table of the selected papers, and the verification report."""
+    """Every figure and table of the selected papers, the verification report, the results page, the papers."""
     targets = []
     for artifact_id, spec in ARTIFACTS.items():
         if spec.kind == "figure":
             targets.append(f"figures/{spec.paper}/{artifact_id}.pdf")
         else:
             targets.append(f"results/tables/{spec.paper}/{artifact_id}.md")
-    targets += ["results/verification/report.json", "results/verification/report.md"]
+    targets += [
+        "results/verification/report.json",
+        "results/verification/report.md",
+        "results/README.md",
+    ]
     targets += paper_targets()
     return targets

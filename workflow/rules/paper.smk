@@ -1,11 +1,7 @@
 # Regenerated papers: paper/<paper>/generated/{numbers,includes,verification}.tex from the verification report,
 # and, where latexmk is installed, paper/<paper>/main.pdf (paper/<paper>/main.tex inputs the generated parts).
-import shutil
-
 from alttrain.workflow import dag
 
-LATEXMK = shutil.which("latexmk")
-paper_targets = dag.paper_targets(PAPERS, LATEXMK)
 paper_artifacts = dag.paper_artifacts(ARTIFACTS)
 main_tex = dag.main_tex(REPO)
 

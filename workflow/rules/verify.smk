@@ -34,5 +34,22 @@ rule verify_results:
         "--html {output.html} --summary {output.summary} {input.csvs} > {log} 2>&1"
 
 
+# The results page: results/README.md (README.md links to it; a run never modifies a tracked file). It also reads
+# the Snakemake benchmark files of the jobs before it (results/benchmarks/, best effort: not declared as inputs).
+rule write_results_page:
+    input:
+        report="results/verification/report.json",
+        code=module_sources("alttrain.writeup.results_page"),
+    output:
+        "results/README.md",
+    log:
+        "results/logs/results_page.log",
+    conda:
+        "../../envs/plot.yaml"
+    shell:
+        "python -m alttrain results-page --report {input.report} --benchmarks results/benchmarks "
+        "--out {output} > {log} 2>&1"
+
+
 onsuccess:
-    dag.show_verification_summary(SCALE, PAPERS)
+    dag.show_verification_summary()

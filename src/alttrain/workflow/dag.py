@@ -111,18 +111,8 @@ def main_tex(repo: Path) -> Callable[[Any], str]:
     return path
 
 
-def show_verification_summary(scale: str, papers: list[str], readme: Path = Path("README.md")) -> None:
-    """``onsuccess``: print the one-screen summary; after a full cpu run refresh README's results block."""
+def show_verification_summary() -> None:
+    """``onsuccess``: print the one-screen verification summary (the full page: results/README.md)."""
     summary = Path("results/verification/summary.txt")
-    if not summary.is_file():
-        return
-    print("\n" + summary.read_text(), flush=True)
-    if scale == "cpu" and set(papers) == {"fg", "oialr", "f3"} and Path(readme).is_file():
-        from alttrain.errors import UserError
-        from alttrain.writeup.readme import update_readme
-
-        try:
-            update_readme(Path(readme), Path("results/verification/report.json"), Path("results/benchmarks"))
-            print(f"{readme}: results block updated (python -m alttrain results-readme)")
-        except UserError as err:
-            print(f"{readme} not updated: {err}")
+    if summary.is_file():
+        print("\n" + summary.read_text(), flush=True)

@@ -2,7 +2,7 @@
 
 * ``python -m alttrain paper-sources --paper P --out-dir paper/P/generated`` (rule ``write_paper_sources``):
   :mod:`.latex`;
-* ``python -m alttrain results-readme``: :mod:`.readme`.
+* ``python -m alttrain results-page --out results/README.md`` (rule ``write_results_page``): :mod:`.results_page`.
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ def paper_sources_main(argv: list[str]) -> int:
     return 0
 
 
-def results_readme_main(argv: list[str]) -> int:
-    """``results-readme [--readme README.md]``: rewrite README's results block from the verification JSON."""
-    from alttrain.writeup.readme import update_readme
+def results_page_main(argv: list[str]) -> int:
+    """``results-page [--out results/README.md]``: the results page from the verification JSON."""
+    from alttrain.writeup.results_page import write_results_page
 
-    parser = argparse.ArgumentParser(prog="alttrain results-readme")
-    parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    parser = argparse.ArgumentParser(prog="alttrain results-page")
     parser.add_argument("--report", type=Path, default=Path("results/verification/report.json"))
     parser.add_argument("--benchmarks", type=Path, default=Path("results/benchmarks"))
+    parser.add_argument("--out", type=Path, default=Path("results/README.md"))
     args = parser.parse_args(argv)
-    update_readme(args.readme, args.report, args.benchmarks)
-    print(f"updated the results block of {args.readme}")
+    write_results_page(args.out, args.report, args.benchmarks)
+    print(f"wrote {args.out}")
     return 0
