@@ -214,3 +214,55 @@ def test_scaling_correction_gives_sum_and_mean_the_length_of_the_gradient(n, k):
     corrected = {how: float(length[how] / scaling_correction(how, k, n)) for how in ("sum", "mean")}
     assert corrected["sum"] == pytest.approx(corrected["mean"], rel=1e-12)
     assert 0.85 < corrected["sum"] < 1.15
+
+
+# ---------------------------------------------------------------- adversarial tangents (finite, still a projection)
+
+
+def _span_projection(basis: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """P g onto the row span of a well-conditioned basis (float64 least squares; the reference)."""
+    basis, g = basis.double(), g.double()
+    coeff = torch.linalg.lstsq(basis.T, g).solution
+    return basis.T @ coeff
+
+
+ADVERSARIAL_TANGENTS = {
+    # name -> (tangents made of the rows v0, v1, v2 of a Gaussian (3, n), a well-conditioned basis inside
+    # their span)
+    "exact duplicate": (lambda v: torch.stack([v[0], v[0], v[1]]), lambda v: v[:2]),
+    "scaled duplicate": (lambda v: torch.stack([v[0], -2.5 * v[0], v[1]]), lambda v: v[:2]),
+    "nearly dependent": (lambda v: torch.stack([v[0], v[0] + 1e-7 * v[2], v[1]]), lambda v: v[:2]),
+    "zero tangent": (lambda v: torch.stack([v[0], torch.zeros_like(v[0]), v[1]]), lambda v: v[:2]),
+    "tiny scale": (lambda v: 1e-20 * v, lambda v: v),
+    "huge scale": (lambda v: 1e18 * v, lambda v: v),
+    "mixed scales": (lambda v: torch.stack([1e-15 * v[0], v[1], 1e15 * v[2]]), lambda v: v),
+}
+
+
+@pytest.mark.parametrize("case", list(ADVERSARIAL_TANGENTS))
+def test_orthogonal_projection_stays_a_projection_on_adversarial_tangents(case):
+    """Finite, never longer than g, and exact on the well-conditioned part of the tangents' span.
+
+    Whatever the estimate does with a numerically degenerate direction, it must still be the projection of g
+    onto some subspace that contains the clean span: P_clean(estimate) = P_clean(g), ||estimate|| <= ||g||.
+    """
+    make, clean = ADVERSARIAL_TANGENTS[case]
+    for seed in range(50):
+        generator = torch.Generator().manual_seed(seed)
+        v = torch.randn(3, 20, generator=generator)  # (3, n)
+        g = torch.randn(20, generator=generator)  # (n,)
+        tangents = make(v)  # (k, n)
+        estimate = combine(tangents, tangents @ g, "orthogonal_projection")
+        assert torch.isfinite(estimate).all(), f"{case}, seed {seed}: non-finite estimate"
+        assert estimate.norm() <= g.norm() * (1 + 1e-4), f"{case}, seed {seed}: longer than the gradient"
+        basis = clean(v)
+        torch.testing.assert_close(_span_projection(basis, estimate.double()), _span_projection(basis, g),
+                                   rtol=1e-3, atol=1e-3 * float(g.norm()), msg=f"{case}, seed {seed}")
+
+
+@pytest.mark.parametrize("how", ["sum", "mean"])
+def test_sum_and_mean_stay_finite_on_extreme_tangents(how):
+    v = torch.randn(4, 10, generator=torch.Generator().manual_seed(0))
+    for tangents in (v * 1e-20, v * 1e15, torch.zeros_like(v)):
+        estimate = combine(tangents, tangents @ torch.ones(10), how)
+        assert torch.isfinite(estimate).all()

@@ -550,3 +550,30 @@ def test_freeze_converted_biases_survives_a_resume():
     x = torch.randn(7, 12)
     assert torch.allclose(model(x), resumed_model(x), atol=1e-6)
     assert torch.equal(resumed_model[0].bias, saved[1]["0.bias"])
+
+
+# ---------------------------------------------------------------- SVD path on degenerate spectra (finite)
+
+
+DEGENERATE_MATRICES = {
+    "zero": lambda: torch.zeros(12, 8),
+    "identity (all singular values repeated)": lambda: torch.eye(12, 8),
+    "rank one": lambda: torch.outer(torch.arange(1.0, 13.0), torch.ones(8)),
+    "repeated pairs": lambda: torch.diag(torch.tensor([3.0, 3.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0])),
+    "tiny": lambda: 1e-30 * torch.eye(12, 8),
+}
+
+
+@pytest.mark.parametrize("case", list(DEGENERATE_MATRICES))
+def test_low_rank_svd_and_truncation_are_finite_on_degenerate_spectra(case):
+    from alttrain.lowrank import linalg
+
+    matrix = DEGENERATE_MATRICES[case]()
+    u, s, vh = linalg.thin_svd(matrix)
+    for factor in (u, s, vh):
+        assert torch.isfinite(factor).all(), f"{case}: non-finite SVD factor"
+    torch.testing.assert_close(u @ torch.diag(s) @ vh, matrix, atol=1e-5, rtol=1e-5)
+    k = linalg.truncation_rank(s, len(s), beta=0.1, min_dim=1)
+    assert 1 <= k <= len(s)
+    q = linalg.polar_factor(matrix)
+    assert torch.isfinite(q).all()

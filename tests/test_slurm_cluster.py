@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from test_reliability_snakemake import PAPER, TARGET, uninterrupted_smoke_run
+from test_workflow_resume import PAPER, TARGET, uninterrupted_smoke_run
 
 REPO = Path(__file__).resolve().parents[1]
 TIMING_COLUMNS = ("wall_time_s",)

@@ -1,5 +1,5 @@
-"""Each paper's tables count diverged seeds through the one cell formatter (alttrain.artifacts.cells.format_cell):
-a diverged seed's number is never printed or averaged, and the cell says how many seeds diverged."""
+"""alttrain.artifacts.cells: the one cell formatter (format_cell) and each paper's tables through it: a diverged
+seed's number is never printed or averaged, and the cell says how many seeds diverged."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import importlib
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from alttrain.artifacts.cells import format_cell
 from alttrain.artifacts.context import Context
 
 
@@ -61,3 +63,42 @@ def test_oialr_results_table_counts_diverged_seeds():
     ])
     table = build("oialr_tab_results", {"experiment_status.csv": status, "collected_final.csv": finals})
     assert table["top-1 (%)"].iloc[0] == "81.00 ± 1.41 (1/3 diverged)"
+
+
+# ---------------------------------------------------------------- the one cell formatter
+
+
+def _seeds(values, statuses=None, epochs=None, **extra) -> pd.DataFrame:
+    frame = pd.DataFrame({"metric": values, **extra})
+    if statuses is not None:
+        frame["status"] = statuses
+    if epochs is not None:
+        frame["diverged_epoch"] = epochs
+    return frame
+
+
+@pytest.mark.parametrize("frame, expected", [
+    (_seeds([1.0, 2.0, 3.0]), "2.00 ± 1.00"),  # sample std of 1, 2, 3 is 1
+    (_seeds([97.123], ["completed"], [None]), "97.12"),
+    (_seeds([5.0, float("nan")], ["diverged", "diverged"], [3, 5]), "diverged (epochs 3, 5)"),
+    (_seeds([5.0, 7.0], ["diverged", "early_stopped"], [2, None]), "7.00 (1/2 diverged)"),
+    (_seeds([float("nan"), None], ["completed", "completed"]), "–"),
+    (_seeds([1e9, 4.0, 6.0], ["diverged", "completed", "completed"], [1.0, None, None]), "5.00 ± 1.41 (1/3 diverged)"),
+    # closed-form sweeps: a boolean diverged flag, no epoch; an infinite value is a divergence too
+    (_seeds([0.5, float("nan"), 1.5], diverged=[False, True, False]), "1.00 ± 0.71 (1/3 diverged)"),
+    (_seeds([float("inf"), 2.0]), "2.00 (1/2 diverged)"),
+    (_seeds([float("nan"), float("nan")], diverged=[True, True]), "diverged"),
+    # a seed without a value that did not diverge is counted, not dropped
+    (_seeds([2.0, float("nan")], ["completed", "completed"]), "2.00 (1/2 no value)"),
+    (_seeds([float("nan"), float("nan")], ["diverged", "completed"], [4, None]),
+     "diverged (1/2, epoch 4, 1/2 no value)"),
+])
+def test_format_cell_never_prints_or_drops_a_diverged_run(frame, expected):
+    assert format_cell(frame, "metric") == expected
+
+
+def test_format_cell_scale_digits_and_missing():
+    frame = _seeds([0.971, 0.973])
+    assert format_cell(frame, "metric", scale=100, digits=1) == "97.2 ± 0.1"
+    assert format_cell(frame, "other", missing="not run") == "not run"
+    assert format_cell(frame.iloc[:0], "metric") == "–"

@@ -1,4 +1,4 @@
-"""Kill-and-resume and determinism of the training loop (reliability issue, items 1 and 2).
+"""alttrain.train: kill-and-resume, determinism (same seed, other seed) and the alignment probe.
 
 The runs use an estimator defined here that draws from every random stream the loop documents: dropout
 from the global torch RNG, gradient noise from the estimator's own generator, and a per-sample buffer in its
@@ -149,6 +149,8 @@ def test_alignment_probe_does_not_change_training(tmp_path, noisy_method):
     assert not {"align_cosine", "align_norm_ratio"} & set(b.columns)
     pd.testing.assert_frame_equal(a[b.columns], b, check_exact=True)
     assert with_probe["final"]["test_loss"] == without["final"]["test_loss"]
+    assert a["align_cosine"].between(-1, 1).all()
+    assert set(pd.read_csv(tmp_path / "probe/alignment.csv")["epoch"]) == set(range(5)), "epoch 0 and every epoch"
 
 
 def test_summary_records_seed_versions_and_device(tmp_path, noisy_method):
@@ -175,7 +177,7 @@ def test_best_row_without_early_stopping_is_the_final_row(tmp_path, noisy_method
 WRAPPER = """
 import sys
 sys.path.insert(0, {tests!r})
-from test_reliability_resume import NoisyEstimator
+from test_train_resume import NoisyEstimator
 from alttrain.methods import METHODS
 from alttrain.cli import main
 METHODS.names()

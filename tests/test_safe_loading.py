@@ -1,10 +1,10 @@
-"""Safe loading (reliability issue, item 5): no results, config or checkpoint file can make us run code.
+"""Safe loading across the package: no results, config or checkpoint file can make us run code.
 
 A static check over the package, the scripts and the workflow's Python: checkpoints are read with
 ``torch.load(..., weights_only=True)``; YAML only with ``yaml.safe_load``; no ``pickle.load`` (except through
 an ``Unpickler`` subclass that overrides ``find_class``, as the CIFAR-10 reader does), no
 ``pandas.read_pickle``, no ``numpy.load(allow_pickle=True)``, no ``eval`` / ``exec``. The dynamic side (a
-hostile checkpoint, a YAML file with a python tag) is in ``test_reliability_bad_input.py``.
+hostile checkpoint, a YAML file with a python tag) is in ``test_cli.py``.
 """
 
 from __future__ import annotations

@@ -1,13 +1,22 @@
-"""The one training loop on a tiny real data set: learning, early stopping, divergence, outputs, resume."""
+"""alttrain.train, the one training loop, on a tiny real data set: learning, outputs, early stopping, divergence,
+checkpoints of another configuration. Determinism, kill-and-resume and the alignment probe: test_train_resume.py.
+
+A diverging run stops, is recorded as diverged with its epoch and exits 0 (so the DAG goes on); tables print it as
+"diverged", never as a number.
+"""
 
 import json
+import math
 
 import pandas as pd
 import pytest
-import torch
+import yaml
 
+from alttrain import cli
+from alttrain.artifacts.cells import format_cell
 from alttrain.config import RunConfig
 from alttrain.errors import UserError
+from alttrain.results import aggregate
 from alttrain.train import CHECKPOINT, train
 from conftest import tiny_run
 
@@ -26,21 +35,6 @@ def test_backprop_learns_digits_and_writes_outputs(tmp_path):
     assert not list(tmp_path.glob(".*.tmp")), "no temporary files are left behind"
 
 
-def test_same_seed_gives_identical_metrics(tmp_path):
-    cfg = RunConfig.from_dict(tiny_run())
-    train(cfg, tmp_path / "a", progress=False)
-    train(cfg, tmp_path / "b", progress=False)
-    assert (tmp_path / "a/metrics.csv").read_bytes() == (tmp_path / "b/metrics.csv").read_bytes()
-
-
-def test_divergence_stops_and_is_recorded(tmp_path):
-    cfg = RunConfig.from_dict(tiny_run(optimizer={"name": "sgd", "lr": 1e4}, epochs=5, divergence_threshold=10.0))
-    summary = train(cfg, tmp_path, progress=False)
-    assert summary["status"] == "diverged"
-    assert summary["diverged_epoch"] == 1
-    assert summary["epochs_run"] == 1
-
-
 def test_early_stopping_with_patience(tmp_path):
     # lr so small that the validation loss cannot improve by min_delta: stops after `patience` epochs
     cfg = RunConfig.from_dict(tiny_run(
@@ -50,32 +44,6 @@ def test_early_stopping_with_patience(tmp_path):
     summary = train(cfg, tmp_path, progress=False)
     assert summary["status"] == "early_stopped"
     assert summary["epochs_run"] == 3
-
-
-def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path, monkeypatch):
-    cfg = RunConfig.from_dict(tiny_run(epochs=3))
-    train(cfg, tmp_path / "full", progress=False)
-
-    # interrupted run: stop right after the checkpoint of epoch 2 is written
-    import alttrain.train as loop
-
-    original = loop._save_checkpoint
-    calls = {"n": 0}
-
-    def save_then_die(path, *args, **kwargs):
-        original(path, *args, **kwargs)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(loop, "_save_checkpoint", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, tmp_path / "resumed", progress=False)
-    monkeypatch.setattr(loop, "_save_checkpoint", original)
-    assert (tmp_path / "resumed" / CHECKPOINT).exists()
-    assert not (tmp_path / "resumed" / "metrics.csv").exists()
-    train(cfg, tmp_path / "resumed", progress=False)
-    assert (tmp_path / "full/metrics.csv").read_bytes() == (tmp_path / "resumed/metrics.csv").read_bytes()
 
 
 def test_checkpoint_of_another_config_is_refused(tmp_path, monkeypatch):
@@ -101,33 +69,6 @@ def test_checkpoint_of_another_config_is_refused(tmp_path, monkeypatch):
     other = RunConfig.from_dict(tiny_run(epochs=2, seed=5))
     with pytest.raises(UserError, match="different configuration"):
         train(other, tmp_path, progress=False)
-
-
-def test_alignment_probe_does_not_change_training(tmp_path):
-    """A method that is not exact gets alignment rows; the probe leaves the training trajectory unchanged."""
-    from alttrain.methods import register_method
-    from alttrain.methods.bp import Backprop
-
-    @register_method("_test_noisy_bp")
-    class NoisyBackprop(Backprop):
-        exact = False
-
-        def compute_gradients(self, x, y, index, update_state=True):
-            loss = super().compute_gradients(x, y, index, update_state)
-            for p in self.model.parameters():
-                p.grad += 0.1 * torch.randn(p.shape, generator=self.generator)
-            return loss
-
-    on = RunConfig.from_dict(tiny_run(method={"name": "_test_noisy_bp"}))
-    off = RunConfig.from_dict(tiny_run(method={"name": "_test_noisy_bp"}, alignment={"enabled": False}))
-    train(on, tmp_path / "on", progress=False)
-    train(off, tmp_path / "off", progress=False)
-    with_probe = pd.read_csv(tmp_path / "on/metrics.csv")
-    without = pd.read_csv(tmp_path / "off/metrics.csv")
-    pd.testing.assert_frame_equal(with_probe[without.columns], without)
-    assert with_probe["align_cosine"].between(-1, 1).all()
-    alignment = pd.read_csv(tmp_path / "on/alignment.csv")
-    assert set(alignment["epoch"]) == {0, 1, 2}
 
 
 def _spiky_first_batch(monkeypatch):
@@ -182,3 +123,57 @@ def test_val_loss_divergence_rule_needs_a_validation_split():
         RunConfig.from_dict(tiny_run(eval_splits=["test"], divergence_check="val_loss"))
     with pytest.raises(UserError, match="divergence_check must be one of"):
         RunConfig.from_dict(tiny_run(divergence_check="sometimes"))
+
+
+# ---------------------------------------------------------------- divergence
+
+
+def digits_run(**overrides) -> RunConfig:
+    raw = {
+        "paper": "f3", "experiment": "numerics", "run_id": "bp", "seed": 0, "scale": "smoke",
+        "dataset": {"name": "digits"}, "model": {"name": "mlp", "hidden": [16]}, "method": {"name": "bp"},
+        "optimizer": {"name": "sgd", "lr": 0.1}, "epochs": 5, "batch_size": 128,
+        "device": "cpu", "threads": 1,
+    }
+    raw.update(overrides)
+    return RunConfig.from_dict(raw)
+
+
+def test_nan_loss_is_recorded_as_diverged(tmp_path):
+    # a step of size 1e38 overflows the weights to inf, and the next loss is NaN
+    summary = train(digits_run(optimizer={"name": "sgd", "lr": 1e38}), tmp_path, progress=False)
+    assert summary["status"] == "diverged"
+    assert math.isnan(summary["final"]["train_batch_loss"])
+    assert summary["diverged_epoch"] == 1 and summary["epochs_run"] == 1  # stopped, did not run 5 epochs
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert list(metrics["epoch"]) == [0, 1]
+    assert not (tmp_path / CHECKPOINT).exists()
+
+
+def test_loss_above_the_configured_bound_is_divergence(tmp_path):
+    # the initial cross-entropy of 10 classes is about ln 10 = 2.3: above the bound 1.0 from the first batch
+    summary = train(digits_run(divergence_threshold=1.0), tmp_path, progress=False)
+    assert summary["status"] == "diverged" and summary["diverged_epoch"] == 1
+    relaxed = train(digits_run(divergence_threshold=10.0, epochs=2), tmp_path / "relaxed", progress=False)
+    assert relaxed["status"] == "completed" and relaxed["diverged_epoch"] is None
+
+
+def test_diverged_run_exits_zero_and_aggregates_with_its_status(tmp_path):
+    """The CLI succeeds (the DAG goes on); the aggregated CSV has status and epoch; the table cell says so."""
+    folders = []
+    for seed, lr in ((0, 1e38), (1, 0.1)):
+        folder = tmp_path / f"seed{seed}"
+        folder.mkdir()
+        cfg = digits_run(seed=seed, epochs=2, optimizer={"name": "sgd", "lr": lr})
+        (folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
+        folders.append(folder)
+    for folder in folders:
+        assert cli.main(["train", str(folder / "config.yaml"), "--no-progress"]) == 0
+    final, curves, _ = aggregate([f / "summary.json" for f in folders])
+    assert list(final["status"]) == ["diverged", "completed"]
+    assert final.loc[0, "diverged_epoch"] == 1 and math.isnan(final.loc[1, "diverged_epoch"])
+    cell = format_cell(final, "final_test_acc")
+    completed_acc = final.loc[1, "final_test_acc"]
+    assert cell == f"{completed_acc:.2f} (1/2 diverged)"
+    assert format_cell(final.iloc[:1], "final_test_acc") == "diverged (epoch 1)"
+    assert json.loads((folders[0] / "summary.json").read_text())["status"] == "diverged"

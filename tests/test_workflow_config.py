@@ -1,4 +1,5 @@
-"""Bad configuration values stop the workflow with one message naming the key (reliability issue, item 3).
+"""alttrain.workflow configuration: the scale overrides, and bad values that stop the workflow with one message
+naming the key.
 
 ``alttrain.workflow.check_config`` is what the Snakefile runs before building the DAG (the top-level keys are
 also checked end to end through ``snakemake -n`` in ``test_workflow.py``). Here: the shared definitions every

@@ -1,4 +1,4 @@
-"""Bad input (reliability issue, item 3): one clear message, non-zero exit, nothing lost, nothing half-made.
+"""The command line (alttrain.cli) on bad input: one clear message, non-zero exit, nothing lost, nothing half-made.
 
 Every case goes through the command line (``alttrain.cli.main``, the code path of ``python -m alttrain``): the
 exit status must be 2, stderr one line ``alttrain <command>: error: ...`` containing the expected words, no
