@@ -161,3 +161,19 @@ def test_a_scale_that_unsets_an_unknown_key_is_refused(tmp_path):
     (scales / "cpu.yaml").write_text("unset: [fg.closed_form.no_such_key]\n")
     with pytest.raises(UserError, match=r"'unset' names 'fg.closed_form.no_such_key'"):
         scale_settings("cpu", tmp_path)
+
+
+def test_a_rule_writing_a_csv_the_catalog_does_not_know_stops_the_dag():
+    """The experiment catalog reads each paper's CSVs from alttrain.pipelines.<paper>.CSVS; a rule output missing
+    there stops the DAG while it is built (literal names only: wildcard outputs are training experiments)."""
+    from types import SimpleNamespace
+
+    from alttrain.workflow.dag import check_pipeline_csvs
+
+    def rule(*outputs):
+        return SimpleNamespace(name="r", output=list(outputs))
+
+    check_pipeline_csvs([rule("results/metrics/f3/gap_reduction.csv", "results/metrics/f3/{experiment}.csv"),
+                         rule("results/logs/x.log")])
+    with pytest.raises(UserError, match=r"results/metrics/fg/no_such\.csv, which CSVS of alttrain.pipelines.fg"):
+        check_pipeline_csvs([rule("results/metrics/fg/no_such.csv")])

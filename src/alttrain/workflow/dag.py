@@ -6,10 +6,13 @@ takes the Snakefile's globals (ARTIFACTS, RUNS, ...) and returns the function a 
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from alttrain.errors import UserError
 from alttrain.verification.published import load_published, referenced_experiments
 from alttrain.workflow.catalog import KnownExperiments
 from alttrain.workflow.sources import module_sources
@@ -28,6 +31,23 @@ def load_all_published(papers: list[str], paths: list[str], runs: dict[str, Any]
         paper: load_published(path, paper, KnownExperiments(paper, _run_experiments(runs, paper)))
         for paper, path in zip(papers, paths, strict=True)
     }
+
+
+def check_pipeline_csvs(rules) -> None:
+    """While the DAG is built: every ``results/metrics/<paper>/<name>.csv`` a rule writes under a literal name is
+    listed in ``CSVS`` of :mod:`alttrain.pipelines.<paper>` (the catalog that checks the published files reads it
+    from there; Snakemake's parsed rules are read, not the rule files)."""
+    for rule in rules:
+        for path in rule.output:
+            match = re.fullmatch(r"results/metrics/(fg|oialr|f3)/([^/{}]+)\.csv", str(path))
+            if match is None:
+                continue
+            paper, name = match.groups()
+            if name not in importlib.import_module(f"alttrain.pipelines.{paper}").CSVS:
+                raise UserError(
+                    f"rule {rule.name} writes results/metrics/{paper}/{name}.csv, which CSVS of "
+                    f"alttrain.pipelines.{paper} does not list; add it there"
+                )
 
 
 def producible_csvs(artifacts: dict[str, Any], runs: dict[str, Any]) -> set[tuple[str, str]]:
