@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "results-page": ("alttrain.writeup", "results_page_main", "write results/README.md (the results page)"),
     "bench": ("alttrain.bench", "main", "benchmark suite (results/bench/)"),
     # one pipeline module per paper, one command per rule file: python -m alttrain <paper> <step>
-    "fg": ("alttrain.pipelines.fg", "main", "fg steps: closed-form, approx-quality, custom-angle, export-lrs"),
+    "fg": ("alttrain.pipelines.fg", "main", "fg steps: closed-form(-merge), approx-quality, custom-angle, export-lrs"),
     "oialr": ("alttrain.pipelines.oialr", "main", "oialr steps: collect, stability"),
     "f3": ("alttrain.pipelines.f3", "main", "f3 steps: settings, empty, gap-reduction"),
     "rehearse": ("alttrain.rehearsal.cli", "main", "paper-scale rehearsal and cost model (results/rehearsal/)"),
