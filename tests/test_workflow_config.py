@@ -177,3 +177,18 @@ def test_a_rule_writing_a_csv_the_catalog_does_not_know_stops_the_dag():
                          rule("results/logs/x.log")])
     with pytest.raises(UserError, match=r"results/metrics/fg/no_such\.csv, which CSVS of alttrain.pipelines.fg"):
         check_pipeline_csvs([rule("results/metrics/fg/no_such.csv")])
+
+
+@pytest.mark.parametrize(("definition", "registered", "not_in_grids"), [
+    ("method", "alttrain.methods:list_methods", set()),
+    ("dataset", "alttrain.data:list_datasets", {"synthetic"}),  # the rehearsal's stand-in, never in a grid
+])
+def test_the_schema_accepts_exactly_the_registered_names(definition, registered, not_in_grids):
+    """Adding a method or data set to its registry without the schema (or the reverse) is caught here."""
+    import importlib
+
+    module, function = registered.split(":")
+    names = set(getattr(importlib.import_module(module), function)())
+    common = yaml.safe_load((SCHEMA / "common.schema.yaml").read_text())["$defs"][definition]
+    enum = common["enum"] if "enum" in common else common["properties"]["name"]["enum"]
+    assert set(enum) == names - not_in_grids
