@@ -39,6 +39,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--throughput", type=Path, default=THROUGHPUT,
                         help="measured throughput CSV for the cost model (used when it exists)")
     parser.add_argument("--profile", type=Path, default=PROFILE)
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="shapes.csv of an earlier rehearsal: redo the cost model and report without rerunning")
     args = parser.parse_args(argv)
 
     import torch
@@ -65,7 +67,13 @@ def _rehearse(shapes, args) -> int:
 
     started = time.perf_counter()
     rows = []
+    earlier = pd.read_csv(args.reuse).set_index("shape_id") if args.reuse else None
     for number, shape in enumerate(shapes, 1):
+        if earlier is not None:
+            if shape.shape_id not in earlier.index:
+                raise UserError(f"--reuse {args.reuse} has no row for {shape.shape_id}; rerun the rehearsal")
+            rows.append({"shape_id": shape.shape_id, **earlier.loc[shape.shape_id].to_dict()})
+            continue
         t0 = time.perf_counter()
         row = {"shape_id": shape.shape_id, "description": shape.describe(), "runs": len(shape.runs),
                "world_size": shape.world_size, "per_process_batch": shape.per_process_batch}
@@ -86,8 +94,11 @@ def _rehearse(shapes, args) -> int:
     costs = run_costs(ok, measured[measured.status == "started"], throughput)
     resources = profile_resources(args.profile)
     problems = check_profile(costs, resources) if len(costs) else []
+    wall = (time.perf_counter() - started) / 60
+    if earlier is not None:  # the measurements' own time and date
+        wall = float(earlier["rehearsal_seconds"].sum()) / 60
     meta = {"date": stamp(), "commit": commit(), "device": f"{args.device} ({torch_threads()} thread)",
-            "wall_minutes": (time.perf_counter() - started) / 60, "scale": args.scale,
+            "wall_minutes": wall, "scale": args.scale,
             "papers": sorted({s.run["paper"] for s in shapes}), "profile": resources}
     write_report(args.out, measured, costs, problems, meta)
     failed = measured[measured.status == "failed"]

@@ -39,7 +39,8 @@ def paper_totals(table: pd.DataFrame) -> pd.DataFrame:
     hours = [c for c in table.columns if c.startswith("gpu_hours_")]
     totals = table.groupby("paper")[["runs", *hours]].sum().reset_index()
     overall = totals[["runs", *hours]].sum().to_frame().T.assign(paper="all")
-    return pd.concat([totals, overall], ignore_index=True)
+    both = pd.concat([totals, overall], ignore_index=True)
+    return both.astype({"runs": int})
 
 
 def _markdown(frame: pd.DataFrame, digits: int = 1) -> str:
@@ -68,7 +69,7 @@ def write_report(out: Path, shapes_csv: pd.DataFrame, costs: pd.DataFrame, probl
     text = [
         "# Paper-scale rehearsal: cost of the `paper` scale",
         "",
-        f"Rehearsal of {meta['date']} at commit `{meta['commit']}` on {meta['device']} "
+        f"Report of {meta['date']} at commit `{meta['commit']}`; the rehearsal ran on {meta['device']} "
         f"({meta['wall_minutes']:.1f} minutes wall): {len(shapes_csv)} job shapes covering "
         f"{int(table.runs.sum())} training runs; {int((shapes_csv.status == 'started').sum())} started at full "
         f"model size on synthetic tensors of the real shapes, {len(failed)} failed. Scale `{meta['scale']}`, "
