@@ -15,7 +15,7 @@ from alttrain.launch import command
 from alttrain.rehearsal import cost as cost_model
 from alttrain.rehearsal.cli import main as rehearse_main
 from alttrain.rehearsal.measure import _flops, _PeakMemory, measure, start_run
-from alttrain.rehearsal.profile import MARGIN, check_profile
+from alttrain.rehearsal.profile import MARGIN, check_profile, resubmission_notes
 from alttrain.rehearsal.shapes import JobShape, job_shapes, scale_config, shape_key
 
 
@@ -137,6 +137,15 @@ def test_profile_check_names_runtime_and_memory_faults():
     assert len(problems) == 3
     assert "runtime 2880 min" in problems[0] and "mem_mb 64000" in problems[1]
     assert "per-GPU batch 256" in problems[2] and "world_size" in problems[2]
+
+
+def test_a_resubmission_counts_when_the_profile_retries():
+    resources = {"runtime": 2880.0, "mem_mb": 64000.0, "retries": 1}
+    late = _costs(2880 / 60 / MARGIN * 1.5, 10.0)  # needs 1.5 jobs of 2880 min
+    assert check_profile(late, resources) == []
+    (note,) = resubmission_notes(late, resources)
+    assert note.startswith("oialr/e2_vit_b16 on A100-80GB") and "2 consecutive jobs of 2880 min" in note
+    assert check_profile(_costs(2880 / 60 / MARGIN * 2.01, 10.0), resources)  # two jobs are not enough
 
 
 def test_launch_command_per_environment(tmp_path):

@@ -62,7 +62,7 @@ def main(argv: list[str]) -> int:
 def _rehearse(shapes, args) -> int:
     from alttrain.rehearsal.cost import run_costs
     from alttrain.rehearsal.measure import measure, start_run
-    from alttrain.rehearsal.profile import check_profile, profile_resources
+    from alttrain.rehearsal.profile import check_profile, profile_resources, resubmission_notes
     from alttrain.rehearsal.report import commit, stamp, write_report
 
     started = time.perf_counter()
@@ -99,7 +99,8 @@ def _rehearse(shapes, args) -> int:
         wall = float(earlier["rehearsal_seconds"].sum()) / 60
     meta = {"date": stamp(), "commit": commit(), "device": f"{args.device} ({torch_threads()} thread)",
             "wall_minutes": wall, "scale": args.scale,
-            "papers": sorted({s.run["paper"] for s in shapes}), "profile": resources}
+            "papers": sorted({s.run["paper"] for s in shapes}), "profile": resources,
+            "notes": resubmission_notes(costs, resources) if len(costs) else []}
     write_report(args.out, measured, costs, problems, meta)
     failed = measured[measured.status == "failed"]
     print(f"rehearsal: {len(shapes)} job shapes in {meta['wall_minutes']:.1f} min; report {args.out / 'cost.md'}")

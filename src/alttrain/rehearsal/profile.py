@@ -1,9 +1,11 @@
 """Check the SLURM profile's resources for ``train_run`` against the cost model's predictions.
 
 The profile (``workflow/profiles/slurm/config.yaml``, ``set-resources: train_run``) gives every training job
-one ``runtime`` (minutes) and ``mem_mb`` (host memory); each job gets ``world_size`` GPUs. A run fails on
-the cluster when its predicted wall time on the slowest reference GPU, its host memory or its peak memory per
-GPU, times :data:`MARGIN`, exceeds what the job gets.
+one ``runtime`` (minutes) and ``mem_mb`` (host memory); each job gets ``world_size`` GPUs. A job that hits
+its time limit fails and Snakemake resubmits it ``retries`` times; training resumes from the last epoch
+checkpoint, so a run may take up to ``runtime x (1 + retries)`` minutes of wall time. A run fails on the
+cluster when its predicted wall time on the slowest reference GPU or its host memory, times :data:`MARGIN`,
+or its peak memory per GPU, times :data:`MEMORY_MARGIN`, exceeds what the job gets.
 """
 
 from __future__ import annotations
@@ -28,20 +30,23 @@ def profile_resources(path: str | Path) -> dict[str, float]:
     missing = [k for k in ("runtime", "mem_mb") if k not in resources]
     if missing:
         raise UserError(f"{path}: set-resources: train_run has no {missing}; add them (minutes, MB)")
-    return {"runtime": float(resources["runtime"]), "mem_mb": float(resources["mem_mb"])}
+    return {"runtime": float(resources["runtime"]), "mem_mb": float(resources["mem_mb"]),
+            "retries": int(profile.get("retries", 0) or 0)}
 
 
 def check_profile(costs: pd.DataFrame, resources: dict[str, float]) -> list[str]:
     """One message per problem (empty when every run fits), naming the run, the numbers and the fix."""
     problems = []
     worst = costs.sort_values("wall_hours", ascending=False).groupby("run").head(1)  # slowest reference GPU
+    attempts = 1 + resources.get("retries", 0)
     for row in worst.itertuples():
         need_min = row.wall_hours * 60 * MARGIN
-        if need_min > resources["runtime"]:
+        if need_min > resources["runtime"] * attempts:
             problems.append(
                 f"{row.run}: predicted {row.wall_hours:.1f} h on {row.world_size} x {row.gpu} (x{MARGIN} margin "
-                f"= {need_min:.0f} min) exceeds the profile's train_run runtime {resources['runtime']:.0f} min; "
-                "raise runtime in workflow/profiles/slurm/config.yaml or the run's world_size")
+                f"= {need_min:.0f} min) exceeds the profile's train_run runtime {resources['runtime']:.0f} min "
+                f"x {attempts} attempts (retries {attempts - 1}; training resumes from its last checkpoint); "
+                "raise runtime or retries in workflow/profiles/slurm/config.yaml or the run's world_size")
         need_mb = row.host_memory_gb * 1e3 * MARGIN
         if need_mb > resources["mem_mb"]:
             problems.append(
@@ -65,3 +70,15 @@ def _unique(problems: list[str]) -> list[str]:
             seen.add(kind)
             out.append(text)
     return out
+
+
+def resubmission_notes(costs: pd.DataFrame, resources: dict[str, float]) -> list[str]:
+    """Per experiment and reference GPU: runs that fit only with resubmissions (``retries``), not in one job."""
+    notes = []
+    need = costs.assign(minutes=costs.wall_hours * 60 * MARGIN)
+    late = need[(need.minutes > resources["runtime"])]
+    for (experiment, gpu), group in late.groupby([late.run.str.rsplit("/", n=2).str[0], "gpu"]):
+        jobs = int(-(-group.minutes.max() // resources["runtime"]))
+        notes.append(f"{experiment} on {gpu}: up to {group.wall_hours.max():.1f} h per run (x{MARGIN} = "
+                     f"{group.minutes.max():.0f} min): {jobs} consecutive jobs of {resources['runtime']:.0f} min")
+    return notes

@@ -104,10 +104,15 @@ def write_report(out: Path, shapes_csv: pd.DataFrame, costs: pd.DataFrame, probl
         "## SLURM profile check",
         "",
         f"`workflow/profiles/slurm/config.yaml`, train_run: runtime {meta['profile']['runtime']:.0f} min, "
-        f"mem_mb {meta['profile']['mem_mb']:.0f}; margins x{MARGIN} (time, host memory) and x{MEMORY_MARGIN} "
-        "(GPU memory).",
+        f"mem_mb {meta['profile']['mem_mb']:.0f}, retries {meta['profile'].get('retries', 0)} (a job that hits "
+        "its time limit is resubmitted and training resumes from its last epoch checkpoint: a run may take "
+        "runtime x (1 + retries)); GPU memory of the reference GPUs; margins "
+        f"x{MARGIN} (time, host memory) and x{MEMORY_MARGIN} (GPU memory). Runs that need a resubmission on "
+        "the slowest reference GPU are listed below as notes.",
         "",
         *(["Every run fits."] if not problems else [f"* {p}" for p in problems]),
+        "",
+        *[f"* note: {n}" for n in meta.get("notes", [])],
         "",
     ]
     if len(failed):
