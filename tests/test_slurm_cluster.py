@@ -11,6 +11,7 @@ PID, also when the test fails. Needs root; skipped with the reason otherwise.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -177,8 +178,21 @@ def test_smoke_dag_on_slurm_equals_local_run(tmp_path, tmp_path_factory):
             check=True,
         ).stdout.split("\n")
         completed = [j for j in jobs if j.endswith("COMPLETED")]
+        # a data-parallel run launched by the DAG itself: world_size 2 -> one job with 2 SLURM tasks, started
+        # by `alttrain launch` with srun, gloo on CPU
+        ddp, overrides = tmp_path / "slurm-ddp", tmp_path / "world_size.yaml"
+        ddp.mkdir()
+        overrides.write_text("oialr:\n  e1_vit:\n    world_size: 2\n")
+        target = "results/runs/oialr/e1_vit/oialr/seed0/summary.json"
+        ddp_cmd = [str(bin_dir / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(ddp),
+                   "--configfile", str(REPO / "config" / "config.yaml"), str(overrides), "--config", "scale=smoke",
+                   "papers=[oialr]", "--workflow-profile", str(profile), target]
+        ddp_done = subprocess.run(ddp_cmd, env=slurm_env, capture_output=True, text=True, timeout=1200)
+        assert ddp_done.returncode == 0, ddp_done.stderr[-5000:] + "\n" + cluster.logs()
     finally:
         cluster.stop()
+    ddp_summary = json.loads((ddp / target).read_text())
+    assert ddp_summary["processes"] == 2 and ddp_summary["status"] == "completed"
     assert started and all(p.poll() is not None for p in started.values()), "a daemon is still running"
     train_runs = list((remote / "results" / "runs").rglob("summary.json"))
     assert len(completed) >= len(train_runs) > 0, f"{len(completed)} SLURM jobs for {len(train_runs)} runs"
