@@ -6,7 +6,8 @@ rule rehearse:
     input:
         profile="workflow/profiles/slurm/config.yaml",
         scale=f"config/scales/{SCALE}.yaml",
-        code=sorted(str(p) for p in (REPO / "src/alttrain/rehearsal").glob("*.py")),
+        throughput="resources/rehearsal/throughput.csv",
+        code=module_sources("alttrain.rehearsal.cli", "alttrain.data.synthetic", "alttrain.launch"),
     output:
         md="results/rehearsal/cost.md",
         csv="results/rehearsal/cost.csv",
@@ -26,4 +27,4 @@ rule rehearse:
         papers=" ".join(PAPERS),
     shell:
         "python -m alttrain rehearse --scale {params.scale} --papers {params.papers} --out results/rehearsal "
-        "--profile {input.profile} > {log} 2>&1"
+        "--profile {input.profile} --throughput {input.throughput} > {log} 2>&1"
