@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from alttrain.verification.checks import evaluate_claim, evaluate_entry
-from alttrain.verification.ranks import band, calibration, min_values, randomized_rank, rank_test
+from alttrain.verification.ranks import band, calibration, min_values, null_ranks, rank_test, statistic
 from alttrain.verification.report import calibrations, counts, render_summary
 
 # ------------------------------------------------------------------------------------------------ the band
@@ -73,22 +73,105 @@ def test_rank_test_by_hand(values, reference, below, ties, passed):
     assert result.n == 20 and result.diverged == int(np.sum(~np.isfinite(values)))
 
 
-def test_randomized_rank_is_reproducible_and_breaks_ties_uniformly():
-    assert randomized_rank(3, 5, 20, "some/id") == randomized_rank(3, 5, 20, "some/id")
-    ranks = [randomized_rank(0, 20, 20, f"id{i}")[0] for i in range(21000)]
-    counts_ = np.bincount(ranks, minlength=21)
-    assert counts_.min() > 850 and counts_.max() < 1150  # 1000 expected each; sd about 31
-    pits = [randomized_rank(4, 0, 20, f"x{i}")[1] for i in range(200)]
-    assert all(4 / 21 <= u < 5 / 21 for u in pits)
+def test_null_ranks_are_the_rank_test_of_each_pooled_value_against_the_others():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        values = rng.choice([0.0, 1e-12, 1.0, 1.0 + 1e-8, 2.0, np.nan, np.inf], size=8)
+        reference = float(rng.choice([0.0, 1.0, 5.0, np.nan]))
+        pooled = np.r_[values, reference]
+        table = null_ranks(values, reference)
+        for j in range(len(pooled)):
+            result = rank_test(np.delete(pooled, j), pooled[j], 0.1)
+            assert table[j] == [result.below, result.ties]
 
 
-def test_calibration_ks_statistic_by_hand_and_its_power():
-    statistic, _ = calibration([0.1, 0.2, 0.9])
-    # D = max over sorted u_i of i/n - u_i and u_i - (i-1)/n: 2/3 - 0.2 = 0.4667
-    assert statistic == pytest.approx(2 / 3 - 0.2)
-    uniform = (np.arange(100) + 0.5) / 100
-    assert calibration(uniform)[1] > 0.99
-    assert calibration(uniform * 0.7)[1] < 1e-6  # every reference a little too good
+def test_calibration_statistic_by_hand():
+    # N = 3: reference A below all (interval [0, 1/4]), reference B 1 below and 2 ties (interval [1/4, 1]).
+    # Mean CDF at the knots 0, 1/4, 1/2, 3/4, 1: (0 + 0) / 2, (1 + 0) / 2, (1 + 1/3) / 2, (1 + 2/3) / 2, 1;
+    # minus u: 0, 1/4, 1/6, 1/12, 0.
+    assert statistic([0, 1], [0, 2], [3, 3]) == pytest.approx(0.25)
+    # no ties: the KS distance of the rank histogram from uniform (N = 4, ranks 0, 0, 4: at u = 1/5, 2/3 - 1/5)
+    assert statistic([0, 0, 4], [0, 0, 0], [4, 4, 4]) == pytest.approx(2 / 3 - 1 / 5)
+    # two N at once, the knots of both count: N = 1, interval [0, 1/2]; N = 2, interval [2/3, 1]; the largest
+    # distance is at u = 2/3: (1 + 0) / 2 - 2/3
+    assert statistic([0, 2], [0, 0], [1, 2]) == pytest.approx(2 / 3 - 1 / 2)
+
+
+def test_calibration_p_value_by_hand():
+    # N = 1, both references below our one value: D = |1 - 1/2| at u = 1/2. Null: each reference at either
+    # position, D = 1/2 when both take the same one (probability 1/2), else 0; so p = 1/2.
+    tables = [null_ranks([1.0], 0.0), null_ranks([3.0], 2.0)]
+    result = calibration(tables, draws=20000)
+    assert result.statistic == pytest.approx(0.5)
+    assert abs(result.p_value - 0.5) < 4 * math.sqrt(0.25 / 20000)
+    assert result.mc_error == pytest.approx(math.sqrt(0.01 * 0.99 / 20000))
+
+
+def _cells(rng, m, n=20, shift=0.0, atom=0.0):
+    """m cells: the reference (column 0, shifted by -shift: better) and n values from one distribution; with
+    probability ``atom`` a value sits exactly at the minimum -5 (a tie shared by runs that reach it)."""
+    values = rng.standard_normal((m, n + 1))
+    values[:, 0] -= shift
+    values = np.where(rng.random((m, n + 1)) < atom, -5.0, values)
+    return [null_ranks(row[1:], row[0]) for row in values], values
+
+
+@pytest.mark.parametrize("atom", [0.0, 0.6])
+def test_calibration_false_alarm_rate_under_h0(atom):
+    """References from our distribution (with and without heavy ties): p < 0.01 in about 1 % of data sets."""
+    rng = np.random.default_rng(11)
+    trials = 400
+    alarms = sum(calibration(_cells(rng, 90, atom=atom)[0], draws=500, seed=k).p_value < 0.01 for k in range(trials))
+    # a valid test alarms at rate <= 1 %: expected <= 4, binomial sd 2; 12 is 4 sd above
+    assert alarms <= 12
+
+
+def test_calibration_detects_a_small_bias_no_single_cell_shows():
+    """Every reference 0.6 sd better than a fresh draw: a cell fails at rate about 14 % instead of 9.5 %, too
+    little for any cell to show, but the calibration over 90 references flags it in most data sets."""
+    rng = np.random.default_rng(12)
+    trials, flagged, cell_failures = 60, 0, 0
+    for k in range(trials):
+        tables, values = _cells(rng, 90, shift=0.6)
+        flagged += calibration(tables, draws=500, seed=k).p_value < 0.01
+        cell_failures += sum(not rank_test(row[1:], row[0], 0.1).passed for row in values)
+    assert cell_failures / (trials * 90) < 0.2
+    assert flagged / trials >= 0.85  # measured power about 0.98
+
+
+def test_calibration_with_correlated_cells_draws_one_seed_per_block():
+    """Cells sharing a seed's random numbers are correlated: 9 blocks (dimensions) of 10 cells, each value = its
+    seed's effect in that block plus a little noise; the reference is the authors' seed, with its own effects.
+    Under H0 the shared draw per block keeps the false-alarm rate near 1 %; independent draws per cell alarm far
+    more often (the spread of D is then understated)."""
+    rng = np.random.default_rng(14)
+    trials, shared, independent = 300, 0, 0
+    blocks = [i // 10 for i in range(90)]
+    for k in range(trials):
+        seed_effect = rng.standard_normal((9, 21))[blocks]  # column 0: the authors' seed
+        values = seed_effect + 0.3 * rng.standard_normal((90, 21))
+        tables = [null_ranks(row[1:], row[0]) for row in values]
+        shared += calibration(tables, blocks=blocks, draws=500, seed=k).p_value < 0.01
+        independent += calibration(tables, draws=500, seed=k).p_value < 0.01
+    assert shared <= 10  # expected <= 3, binomial sd 1.7
+    assert independent >= 60
+
+
+def test_calibration_rejects_a_block_with_two_seed_lists():
+    with pytest.raises(ValueError, match="mixes N = 1 and N = 2"):
+        calibration([null_ranks([1.0], 0.0), null_ranks([1.0, 2.0], 0.0)], blocks=["a", "a"], draws=10)
+
+
+def test_calibration_is_deterministic_and_its_seed_moves_p_only_by_monte_carlo_error():
+    """Tie-heavy data (60 % of runs at the minimum): no random tie-breaking, so the same data give the same p,
+    and another simulation seed moves p by no more than the Monte Carlo error."""
+    rng = np.random.default_rng(13)
+    tables, _ = _cells(rng, 90, shift=0.4, atom=0.6)
+    first = calibration(tables)
+    assert calibration(tables) == first
+    p_values = np.array([calibration(tables, seed=seed).p_value for seed in range(5)])
+    error = math.sqrt(first.p_value * (1 - first.p_value) / first.draws)
+    assert 0.001 < first.p_value < 0.999 and np.all(np.abs(p_values - first.p_value) < 5 * error)
 
 
 # ---------------------------------------------------------------------------------------- entries, claims
@@ -101,8 +184,8 @@ ENTRY = {
 }
 
 
-def seeds(values, f_min=-2.0, diverged=None) -> pd.DataFrame:
-    frame = pd.DataFrame({"n": 4, "seed": range(len(values)), "final_value_search": values, "f_min": f_min})
+def seeds(values, f_min=-2.0, diverged=None, n=4) -> pd.DataFrame:
+    frame = pd.DataFrame({"n": n, "seed": range(len(values)), "final_value_search": values, "f_min": f_min})
     frame["diverged"] = diverged if diverged is not None else [not math.isfinite(v) for v in values]
     return frame.assign(scale="cpu", dataset="closed-form")
 
@@ -162,8 +245,9 @@ def test_headline_counts_only_results_and_calibration_flags_a_small_bias():
         values = rng.standard_normal(20)
         # each reference a little better than a fresh draw: never a cell failure, but a skewed rank histogram
         reference = float(np.sort(values)[rng.integers(1, 5)]) - 1e-3
-        result = evaluate_entry({**ENTRY, "id": f"ref{i}", "value": reference}, seeds(values), "cpu")
-        entries.append({**ENTRY, "id": f"ref{i}", "paper": "fg", **result})
+        # one dimension each: separate blocks of the null (report.CALIBRATION_INDEPENDENT_BY)
+        entry = {**ENTRY, "id": f"ref{i}", "value": reference, "select": {"n": i}}
+        entries.append({**entry, "paper": "fg", **evaluate_entry(entry, seeds(values, n=i), "cpu")})
     entries.append({**ENTRY, "id": "lr", "paper": "fg", "kind": "configuration", "status": "pass"})
     claims.append({"paper": "fg", "id": "s", "kind": "sanity", "status": "pass", "check": {}})
     report = {"scale": "cpu", "papers": {"fg": {}}, "entries": entries, "claims": claims}
@@ -175,7 +259,10 @@ def test_headline_counts_only_results_and_calibration_flags_a_small_bias():
     assert all(e["status"] == "pass" for e in entries[:40])  # no single cell shows the bias
     (record,) = report["calibration"]
     assert record["status"] == "fail" and record["p_value"] < 0.01 and record["references"] == 40
-    assert "calibration closed_form_sphere/final_value_search: KS p =" in render_summary(report)
+    assert "calibration closed_form_sphere/final_value_search: p =" in render_summary(report)
+    # the cells of one dimension share a seed's tangents: one block, whose null has only 21 outcomes
+    same_n = [{**e, "select": {"n": 4}} for e in entries[:40]]
+    assert calibrations(same_n)[0]["p_value"] > 0.04  # 1/21 = 0.048 up to Monte Carlo error
 
 
 def test_a_seed_without_value_that_did_not_diverge_is_a_lost_result():

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from alttrain.results import diverged_mask
-from alttrain.verification.ranks import min_values, randomized_rank, rank_test
+from alttrain.verification.ranks import min_values, null_ranks, rank_test
 
 PASS, FAIL = "pass", "fail"
 NOT_COMPARABLE, NOT_TRANSCRIBED, NOT_RUN = "not comparable at this scale", "not transcribed", "not run"
@@ -123,6 +123,10 @@ def _rank_fields(entry: dict, rows: pd.DataFrame, values: pd.Series, diverged: p
     alpha = float(entry["tolerance"]["rank"])
     ranked = values.where(~diverged, np.inf)
     ranked = ranked[np.isfinite(ranked) | diverged]  # a seed without a value that did not diverge is absent
+    seeds = None
+    if "seed" in rows.columns:  # seed order: the calibration's null pairs cells seed by seed
+        order = pd.to_numeric(rows.loc[ranked.index, "seed"], errors="coerce").sort_values(kind="stable")
+        ranked, seeds = ranked.loc[order.index], [int(s) for s in order] if order.notna().all() else None
     published = float(entry["value"])
     test = rank_test(ranked.to_numpy(), published, alpha)
     offset = 0.0
@@ -130,13 +134,13 @@ def _rank_fields(entry: dict, rows: pd.DataFrame, values: pd.Series, diverged: p
         _require(rows, [entry["gap_to"]])
         offsets = pd.to_numeric(rows[entry["gap_to"]], errors="coerce").dropna().unique()
         offset = float(offsets[0]) if len(offsets) == 1 else 0.0
-    rank, pit = randomized_rank(test.below, test.ties, test.n, entry["id"])
 
     def gap(value: float | None) -> float | None:
         return None if value is None else value - offset
 
     return {
-        "rank": test.below, "rank_ties": test.ties, "rank_random": rank, "pit": pit,
+        "rank": test.below, "rank_ties": test.ties,
+        "null_ranks": null_ranks(ranked.to_numpy(), published), "null_seeds": seeds,
         "band": [test.low, test.high], "alpha": test.alpha, "alpha_stated": alpha, "passed": test.passed,
         "gap_offset": offset, "min": gap(test.minimum), "median": gap(test.median), "max": gap(test.maximum),
         "published_gap": published - offset, "reproduced": gap(test.median),
@@ -155,8 +159,9 @@ def evaluate_entry(entry: dict, frame: pd.DataFrame | None, scale: str) -> dict[
         kind, rule (``rank`` or ``difference``), reproduced (per ``reduce`` over the seeds that did not
         diverge; for the rank rule the median over all seeds, diverged ones as +inf), its std, n (seeds with a
         value, diverged ones included), n_diverged, tolerance, difference, status and detail; for the rank
-        rule also the reference's rank, ties, band, achieved false-alarm rate, randomized rank and PIT
-        (:mod:`.ranks`), and min/median/max over the seeds (as gaps to the column ``gap_to`` if named).
+        rule also the reference's rank, ties, band, achieved false-alarm rate, the (below, ties) table of the
+        calibration's permutation null (:func:`.ranks.null_ranks`) with its seeds in order, and min/median/max
+        over the seeds (as gaps to the column ``gap_to`` if named).
     """
     result: dict[str, Any] = {
         "kind": entry.get("kind", "result"),

@@ -142,12 +142,13 @@ def _binomial_band(trials: int, p: float, level: float = 0.99) -> tuple[int, int
 def rank_histogram_svg(records: list[dict[str, Any]]) -> str:
     """Inline SVG, one panel per function: the references' rank histogram (:func:`rank_histogram`, lowest ranks =
     references better than our seeds on the left) against the uniform expectation (dashed) and its 99 %
-    binomial band (grey); bars outside the band are red."""
+    binomial band (grey; the band of randomized counts, which vary more than the fractional counts shown); bars
+    outside the band are red."""
     panels = []
     width, height, pad, top_pad = 300, 170, 28, 40
     for r in records:
         counts = rank_histogram(r)
-        bins, total = len(counts), sum(counts)
+        bins, total = len(counts), round(sum(counts))
         low, high = _binomial_band(total, 1 / bins)
         top = max([*counts, high, 1])
         bar = (width - 2 * pad) / bins
@@ -166,13 +167,13 @@ def rank_histogram_svg(records: list[dict[str, Any]]) -> str:
             colour = "#c0392b" if count > high or count < low else "#2e6da4"
             shapes.append(
                 f'<rect x="{pad + index * bar + 1:.1f}" y="{y(count):.1f}" width="{max(bar - 2, 1):.1f}" '
-                f'height="{height - pad - y(count):.1f}" fill="{colour}"><title>bin {index}: {count}</title></rect>'
+                f'height="{height - pad - y(count):.1f}" fill="{colour}"><title>bin {index}: {count:.1f}</title></rect>'
             )
         p_value = "–" if r["p_value"] is None else f"{r['p_value']:.3g}"
         seeds = ", ".join(map(str, r["seeds"]))
         shapes += [
             f'<text x="{pad}" y="14" font-size="11">{escape(r["experiment"])}</text>',
-            f'<text x="{pad}" y="28" font-size="10">{total} references, N = {seeds}; KS p = {p_value} '
+            f'<text x="{pad}" y="28" font-size="10">{total} references, N = {seeds}; p = {p_value} '
             f"({escape(r['status'])})</text>",
             f'<text x="{pad}" y="{height - 10}" font-size="10">rank 0 (reference best)</text>',
             f'<text x="{width - pad}" y="{height - 10}" font-size="10" text-anchor="end">worst</text>',
@@ -197,11 +198,12 @@ def _calibration_block(report: dict[str, Any], paper: str) -> str:
         ]
         for r in records
     ]
-    head = ["experiment", "metric", "scale", "data set", "references", "seeds N", "KS statistic", "p-value",
+    head = ["experiment", "metric", "scale", "data set", "references", "seeds N", "D", "p-value",
             "status", "cell failures"]
     caption = (
         f"Rank histograms ({escape(paper)}, scale {escape(str(records[0]['scale']))}): where each reference "
-        "lies among our N seeds (randomized ranks, bins of equal probability; with N = 20 one bin per rank); "
+        "lies among our N seeds (fractional counts: a reference tied with seeds spreads one count over the ranks it "
+        "may take; bins of equal probability; with N = 20 one bin per rank); "
         "bars outside the grey 99 % binomial band of a uniform histogram are red; the dashed line is the "
         "uniform expectation."
     )

@@ -224,10 +224,11 @@ def verification_tex(report: dict[str, Any], paper: str, max_rows: int = 50) -> 
     ]
     for r in (r for r in report.get("calibration", []) if r["paper"] == paper):
         p_value = "--" if r["p_value"] is None else f"{r['p_value']:.3g}"
+        distance = "--" if r["statistic"] is None else f"{r['statistic']:.3g}"
         lines.append(
             latex_escape(
                 f"Rank calibration of {r['experiment']} ({r['metric']}, scale {r['scale']}): {r['references']} "
-                f"references among N = {', '.join(map(str, r['seeds']))} seeds, Kolmogorov-Smirnov p = {p_value} "
+                f"references among N = {', '.join(map(str, r['seeds']))} seeds, D = {distance}, p = {p_value} "
                 f"({r['status']}; threshold {r['threshold']}); cell failures {r['cell_failures']}, "
                 f"{r['expected_cell_failures']:.1f} expected by chance."
             )
