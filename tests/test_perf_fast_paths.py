@@ -302,3 +302,15 @@ def test_packed_rosenbrock_mask_equals_torch_where():
     grad[..., 1:] += as_tail
     assert torch.equal(rosenbrock_terms(x, packing.pairs)[..., :-1].nan_to_num(7.0), terms.nan_to_num(7.0))
     assert torch.equal(rosenbrock_grad(x, packing.pairs).nan_to_num(7.0), grad.nan_to_num(7.0))
+
+
+def test_projection_onto_one_tangent_is_the_closed_form():
+    """k = 1: P_U g = (v . g / |v|^2) v, per sample; a zero tangent gives zero (the SVD path's answer)."""
+    from alttrain.fg_math.combination import combine
+
+    v = torch.randn(1, 40, dtype=torch.float64)
+    g = torch.randn(5, 40, dtype=torch.float64)  # 5 samples
+    expected = (g @ v.T) / (v @ v.T) * v  # (5, 40)
+    torch.testing.assert_close(combine(v, v @ g.T, "orthogonal_projection"), expected, rtol=1e-12, atol=1e-14)
+    zero = torch.zeros(1, 40, dtype=torch.float64)
+    assert torch.equal(combine(zero, zero @ g.T, "orthogonal_projection"), torch.zeros(5, 40, dtype=torch.float64))

@@ -92,6 +92,8 @@ def _project_svd(v: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     lengths = v.norm(dim=-1, keepdim=True)  # (..., m, 1)
     safe = torch.where(lengths > 0, lengths, torch.ones_like(lengths))  # a zero tangent adds no direction
     v_unit, d_unit = v / safe, d / safe  # d_i / |v_i| is the directional derivative along v_i / |v_i|
+    if v.shape[-2] == 1:  # one tangent: P_U g = u (u . g) = u d_unit for the unit tangent u (0 for a zero one)
+        return v_unit.transpose(-1, -2) @ d_unit  # the SVD's answer without the SVD (a third of a k=1 fg step)
     left, sing, right_t = torch.linalg.svd(v_unit, full_matrices=False)  # (..., m, m), (..., m), (..., m, n)
     rtol = 1e-12 if v.dtype == torch.float64 else 1e-6
     keep = sing > rtol * sing[..., :1]  # (..., m): numerically independent directions
