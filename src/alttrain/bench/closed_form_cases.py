@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 
@@ -147,7 +148,8 @@ def run(settings: Settings) -> CaseRecord:
     from alttrain.grids.fg import SEEDS_PER_JOB
 
     size = SEEDS_PER_JOB.get("rosenbrock", 20)
-    rounds = -(-(-(-20 // size)) // 2)  # ceil(parts / 2) rounds of two parallel parts
+    parts = math.ceil(20 / size)  # the 20 seeds in parts of `size` seeds
+    rounds = math.ceil(parts / 2)  # two parts run side by side on 2 cores
     part_s = grid["per_function_s"]["rosenbrock"] * size / grid["seeds"] if grid else None
     record.target(
         "closed_form.rosenbrock_20_seeds",
