@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -184,6 +185,8 @@ def _edited(root: Path, relative: str, run) -> set[tuple[str, str]]:
 
 
 DOWNSTREAM = {("verify_results", ""), ("write_results_page", ""), ("write_paper_sources", "paper=fg"), ("all", "")}
+if shutil.which("latexmk"):  # the workflow compiles the paper where latexmk is installed
+    DOWNSTREAM.add(("compile_paper", "paper=fg"))
 
 
 def test_editing_a_figure_module_redraws_that_figure_only(finished_fg_dag):

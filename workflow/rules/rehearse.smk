@@ -7,7 +7,9 @@ rule rehearse:
         profile="workflow/profiles/slurm/config.yaml",
         scale=f"config/scales/{SCALE}.yaml",
         throughput="resources/rehearsal/throughput.csv",
-        code=module_sources("alttrain.rehearsal.cli", "alttrain.data.synthetic", "alttrain.launch"),
+        code=module_sources(
+            "alttrain.rehearsal.cli", "alttrain.data.synthetic", "alttrain.launch"
+        ),
     output:
         md="results/rehearsal/cost.md",
         csv="results/rehearsal/cost.csv",

@@ -3,7 +3,8 @@
 # Input functions come from alttrain.workflow.dag (rule files hold rules only).
 from alttrain.workflow import dag
 
-dag.check_pipeline_csvs(workflow.rules)  # the per-paper rules above write only CSVs the catalog knows
+# the per-paper rules above write only CSVs the experiment catalog knows
+dag.check_pipeline_csvs(workflow.rules)
 PUBLISHED_DATA = dag.load_all_published(PAPERS, PUBLISHED, RUNS)
 PUBLISHED_SCHEMA = str(REPO / "config/schema/published.schema.yaml")
 verification_csvs = dag.verification_csvs(ARTIFACTS, RUNS, PUBLISHED_DATA, metric_csvs)
