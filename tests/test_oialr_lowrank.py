@@ -4,6 +4,7 @@ schedule."""
 from __future__ import annotations
 
 import copy
+import json
 import math
 
 import pytest
@@ -206,6 +207,42 @@ def test_switch_and_truncation_optimizer_state():
         truncated |= k < old[name][0].shape[0]
     assert truncated, "beta = 0.5 cuts some rank"
     _train_steps(model, optimizer, 2, controller, start=5)  # the optimizer keeps working on the new shapes
+
+
+def test_rank_rule_check_by_hand_and_against_the_controller_rule():
+    """``oialr_check_rank_rule``'s own reading of the authors' rule (pipelines.oialr.rule_ranks): hand cases,
+    round-off counted both ways, and agreement with the controller's truncation_rank on random spectra."""
+    import numpy as np
+
+    from alttrain.pipelines.oialr import rule_ranks
+
+    assert rule_ranks(np.array([10.0, 5.0, 2.0, 1.5]), 4, 0.1, 0) == (4, 4)  # none below 1.0: all kept
+    assert rule_ranks(np.array([10.0, 5.0, 2.0, 0.5]), 4, 0.1, 0) == (3, 3)  # first below at index 3
+    assert rule_ranks(np.array([10.0, 0.5, 0.4, 0.3]), 4, 0.1, 0) == (2, 2)  # index 1: at most half cut
+    assert rule_ranks(np.array([10.0, 0.5, 0.4, 0.3]), 4, 0.1, 3) == (3, 3)  # half is not above the floor 3
+    assert rule_ranks(np.array([10.0, 5.0, 1.0000001, 0.5]), 4, 0.1, 0) == (2, 3)  # at the cutoff: both ways
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        k = int(torch.randint(2, 40, (1,), generator=generator))
+        s = torch.rand(k, generator=generator).sort(descending=True).values
+        beta, floor = float(torch.rand(1, generator=generator)), int(torch.randint(0, 5, (1,), generator=generator))
+        low, high = rule_ranks(s.double().numpy(), k, beta, floor)
+        assert low <= truncation_rank(s, k, beta, floor) <= high
+
+
+def test_controller_records_each_truncation_once():
+    model = _mlp((12, 40, 30, 10))
+    controller = build_controller(model, {"delay": 0, "sigma_cutoff_fraction": 0.5}, None)
+    assert json.loads(controller.metrics()["rank_updates"]) == []
+    controller._check()
+    records = json.loads(controller.metrics()["rank_updates"])
+    assert [r["layer"] for r in records] == ["0", "2"]  # a counter of 0 selects every target (keep_last: not "4")
+    for record, full in zip(records, (12, 30), strict=True):
+        spectrum = [float(v) for v in record["singular_values"].split()]
+        assert len(spectrum) == record["rank_before"] == record["full_rank"] == full
+        assert spectrum == sorted(spectrum, reverse=True)
+        assert record["rank_chosen"] == model[int(record["layer"])].factors.rank and record["beta"] == 0.5
+    assert json.loads(controller.metrics()["rank_updates"]) == []  # handed out once
 
 
 def test_trainable_and_compression_percent_by_hand():

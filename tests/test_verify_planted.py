@@ -226,3 +226,65 @@ def test_planted_f3_error_is_caught_by_name(plant, f3_baseline, monkeypatch, tmp
     patch(monkeypatch)
     failing = _verify_f3(tmp_path)
     assert catcher in failing, f"planted '{plant}' not caught by {catcher}; failing: {sorted(failing)}"
+
+
+# ---------------------------------------------------------------------------------------------------- OIALR
+
+
+def _plant_double_cutoff(monkeypatch):
+    """The controller truncates with twice the configured cutoff fraction beta (the recorded beta stays right)."""
+    from alttrain.lowrank import controller
+
+    original = controller.truncation_rank
+    monkeypatch.setattr(
+        controller, "truncation_rank", lambda s, k_prev, beta, min_dim: original(s, k_prev, 2 * beta, min_dim)
+    )
+
+
+OIALR_PLANTS = {"OIALR singular-value cutoff x 2": (_plant_double_cutoff, "oialr_check_rank_rule")}
+
+
+def _verify_oialr(folder: Path) -> set[str]:
+    """The smoke scale's E1 OIALR run (tiny ViT, 500 MNIST-5k images, 2 epochs, 3 rank checks), verified by
+    the oialr claims on its truncation records."""
+    from alttrain.config import RunConfig
+    from alttrain.grids import training_runs
+    from alttrain.pipelines.oialr import rank_updates
+    from alttrain.results import aggregate
+    from alttrain.train import train
+    from alttrain.verification.checks import evaluate_claim
+    from alttrain.verification.published import load_published
+    from alttrain.workflow.catalog import scale_config
+
+    config = scale_config("smoke")
+    config["papers"] = ["oialr"]
+    summaries = []
+    for key, run in training_runs(config).items():
+        if run["experiment"] != "e1_vit" or run["run_id"] != "oialr":
+            continue
+        cfg = RunConfig.from_dict({**run, "device": "cpu", "threads": 1})
+        run_folder = folder / key
+        run_folder.mkdir(parents=True)
+        (run_folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
+        train(cfg, run_folder, progress=False)
+        summaries.append(run_folder / "summary.json")
+    assert summaries, "the smoke scale has no e1_vit oialr run"
+    frame = rank_updates(aggregate(summaries)[1])
+    failing = set()
+    for claim in load_published(REPO / "paper" / "published" / "oialr.yaml", "oialr")["claims"]:
+        if claim["experiment"] == "collected_rank_updates":
+            result = evaluate_claim(claim, frame, "smoke")
+            assert result["status"] in ("pass", "fail"), result["detail"]
+            if result["status"] == "fail":
+                failing.add(claim["id"])
+    return failing
+
+
+@pytest.mark.parametrize("plant", list(OIALR_PLANTS))
+def test_planted_oialr_error_is_caught_by_name(plant, monkeypatch, tmp_path):
+    patch, catcher = OIALR_PLANTS[plant]
+    baseline = _verify_oialr(tmp_path / "baseline")
+    assert catcher not in baseline, f"{catcher} fails without a planted error"
+    patch(monkeypatch)
+    failing = _verify_oialr(tmp_path / "planted")
+    assert catcher in failing, f"planted '{plant}' not caught by {catcher}; failing: {sorted(failing)}"

@@ -27,6 +27,7 @@ rule collect_oialr_results:
         final="results/metrics/oialr/collected_final.csv",
         curves="results/metrics/oialr/collected_curves.csv",
         stability="results/metrics/oialr/collected_stability.csv",
+        rank_updates="results/metrics/oialr/collected_rank_updates.csv",
         stability_summary="results/metrics/oialr/stability_summary.csv",
         status="results/metrics/oialr/experiment_status.csv",
         hparams="results/metrics/oialr/hparams.csv",
@@ -42,7 +43,8 @@ rule collect_oialr_results:
     shell:
         "python -m alttrain oialr collect --scale {params.scale} --plan {params.plan:q} "
         "--references {input.references:q} --final {output.final} --curves {output.curves} "
-        "--stability {output.stability} --stability-summary {output.stability_summary} "
+        "--stability {output.stability} --rank-updates {output.rank_updates} "
+        "--stability-summary {output.stability_summary} "
         "--status {output.status} --hparams {output.hparams} "
         "--reference-autoformer {output.reference_autoformer} "
         "--reference-stability {output.reference_stability} {input.csvs} > {log} 2>&1"

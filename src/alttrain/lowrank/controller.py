@@ -13,6 +13,7 @@ of evaluation batches per epoch).
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -161,6 +162,7 @@ class OIALRController:
         self.checks = 0
         self.stable_delay = dict.fromkeys(targets, 0)
         self.ranks: dict[str, int] = {}
+        self.rank_updates: list[dict[str, Any]] = []  # records since the last metrics() call
         if not options.full_rank_warmup or options.delay == 0:
             self._switch()
         if options.count_forward_calls:
@@ -173,15 +175,19 @@ class OIALRController:
             self.count = update
             self._advance()
 
-    def metrics(self) -> dict[str, float]:
-        """Compression % (all stored values incl. U, V vs the original total), ranks and checks so far."""
+    def metrics(self) -> dict[str, float | str]:
+        """Compression % (all stored values incl. U, V vs the original total), ranks and checks so far, and
+        ``rank_updates``: the truncations since the previous call as JSON (see :meth:`_record`), then
+        forgotten."""
         stored = sum(p.numel() for p in self.model.parameters())
         full = sum(self._factors(n).full_rank for n in self.ranks)
+        updates, self.rank_updates = self.rank_updates, []
         return {
             "compression_pct": 100.0 * stored / self.original_total,
             "lowrank_layers": len(self.ranks),
             "rank_pct": 100.0 * sum(self.ranks.values()) / full if full else math.nan,
             "rank_checks": self.checks,
+            "rank_updates": json.dumps(updates, separators=(",", ":")),
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -307,6 +313,8 @@ class OIALRController:
             if self.options.fixed_inner_dim
             else truncation_rank(s[:k_prev], k_prev, self.options.sigma_cutoff_fraction, min_dim)
         )
+        if not self.options.fixed_inner_dim:
+            self._record(name, s[:k_prev], k_prev, k_new, factors.full_rank)
         rotation = (u_s, vt_s) if self.options.rotate_moments else None
         if self.options.reinit_shapes and k_new != factors.rank:
             new = LowRankFactors(factors.weight_shape, k_new, dtype, factors.u.device)
@@ -327,6 +335,17 @@ class OIALRController:
             if rotation is not None:
                 self._transform_state(factors.sigma, slice_to(factors.rank, rotation))
         self.ranks[name] = k_new
+
+    def _record(self, name: str, spectrum: torch.Tensor, k_prev: int, k_new: int, full_rank: int) -> None:
+        """One truncation as the verification re-derives it (``oialr_check_rank_rule``,
+        docs/methods/oialr.md#derived-checks): the singular values it saw (float32, 9 significant digits: exact),
+        the rank before and the rank chosen, the configured beta and floor fraction, the layer's min(m, n)."""
+        self.rank_updates.append({
+            "count": self.count, "check": self.checks, "layer": name, "rank_before": k_prev, "rank_chosen": k_new,
+            "full_rank": full_rank, "beta": self.options.sigma_cutoff_fraction,
+            "min_dim_fraction": self.options.min_dim_fraction,
+            "singular_values": " ".join(f"{v:.9g}" for v in spectrum.tolist()),
+        })
 
     @staticmethod
     def _owner_svd(sigma: torch.Tensor, owner: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:

@@ -17,6 +17,9 @@ plan (:func:`alttrain.grids.oialr.experiment_plan`) into files that exist at eve
   are cheaper; ``full rank`` for the baseline);
 * ``collected_curves.csv``: per epoch (stability columns moved out);
 * ``collected_stability.csv``: the basis-stability analysis in long form (:func:`tidy_stability`);
+* ``collected_rank_updates.csv``: one row per truncation of a layer, with the singular values the controller saw,
+  the rank it chose and the rank the authors' rule gives on those values with the configured beta
+  (:func:`rank_updates`; verified by ``oialr_check_rank_rule``);
 * ``stability_summary.csv``: first / minimum / final mean stability per run and series;
 * ``experiment_status.csv``: every experiment of the paper (docs/methods/oialr.md#experiments) with ``run`` / ``not
   run`` and the reason;
@@ -29,9 +32,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -39,9 +44,13 @@ from alttrain.atomic import write_csv
 from alttrain.errors import UserError
 
 # CSVs (under results/metrics/oialr/) that ``collect`` writes
-CSVS = ("collected_final", "collected_curves", "collected_stability", "stability_summary", "experiment_status",
-        "hparams", "reference_autoformer", "reference_stability")
+CSVS = ("collected_final", "collected_curves", "collected_stability", "collected_rank_updates", "stability_summary",
+        "experiment_status", "hparams", "reference_autoformer", "reference_stability")
 STABILITY_PREFIXES = ("stability/", "r_similarity/")
+RANK_UPDATES = "rank_updates"  # the controller's JSON record per evaluation row (OIALRController.metrics)
+# singular values within this relative distance of the cutoff beta * S[0] count as above and as below it: the
+# controller compares in float32, this check in float64
+CUTOFF_ROUNDOFF = 1e-6
 IDENTITY = ["experiment", "run_id", "variant", "seed", "dataset", "scale"]
 AF_SERIES = {
     "OIALR MSE": "oialr_mse",
@@ -128,6 +137,60 @@ def tidy_stability(curves: pd.DataFrame, series: dict[tuple[str, int], str] | No
     ]
 
 
+def authors_rank(first_below: int, k_prev: int, floor: int) -> int:
+    """The authors' new rank given the index of the first singular value below the cutoff (``k_prev`` when none
+    is): a cut below half of ``k_prev`` stops at half (when half is above the floor), never below the floor,
+    at least 1, never above ``k_prev`` (docs/methods/oialr.md#the-oialr-algorithm; written apart from
+    :func:`alttrain.lowrank.linalg.truncation_rank` so that it checks it)."""
+    if first_below >= k_prev:
+        return k_prev
+    if first_below < 0.5 * k_prev and 0.5 * k_prev > floor:
+        rank = math.floor(0.5 * k_prev)
+    else:
+        rank = max(first_below, floor)
+    return max(1, min(rank, k_prev))
+
+
+def rule_ranks(spectrum: np.ndarray, k_prev: int, beta: float, floor: int) -> tuple[int, int]:
+    """(lowest, highest) rank the authors' rule gives on ``spectrum`` with cutoff ``beta * spectrum[0]``, values
+    within :data:`CUTOFF_ROUNDOFF` of the cutoff counted once below it (lowest) and once above it (highest)."""
+    cutoff = beta * float(spectrum[0])
+    ranks = []
+    for threshold in (cutoff * (1 + CUTOFF_ROUNDOFF), cutoff * (1 - CUTOFF_ROUNDOFF)):
+        below = np.flatnonzero(spectrum < threshold)
+        ranks.append(authors_rank(int(below[0]) if below.size else len(spectrum), k_prev, floor))
+    return ranks[0], ranks[1]
+
+
+def rank_updates(curves: pd.DataFrame) -> pd.DataFrame:
+    """The controller's truncation records (column ``rank_updates`` of the curves, JSON) in long form.
+
+    Returns:
+        Columns: identity, ``epoch`` (of the evaluation after the update), ``count``, ``check``, ``layer``,
+        ``rank_before``, ``rank_chosen``, ``full_rank``, ``beta``, ``singular_values`` (space-separated, as the
+        controller saw them), ``rule_rank_low`` / ``rule_rank_high`` (:func:`rule_ranks` with the configured
+        beta and floor floor(min_dim_fraction * full_rank)) and ``rank_rule_ok`` (1 when the chosen rank lies
+        between them, else 0).
+    """
+    columns = [*IDENTITY, "epoch", "count", "check", "layer", "rank_before", "rank_chosen", "full_rank", "beta",
+               "singular_values", "rule_rank_low", "rule_rank_high", "rank_rule_ok"]
+    if RANK_UPDATES not in curves.columns:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    ids = [c for c in [*IDENTITY, "epoch"] if c in curves.columns]
+    for _, row in curves.dropna(subset=[RANK_UPDATES]).iterrows():
+        for record in json.loads(row[RANK_UPDATES]):
+            spectrum = np.array(record["singular_values"].split(), dtype=float)
+            floor = math.floor(record["min_dim_fraction"] * record["full_rank"])
+            low, high = rule_ranks(spectrum, record["rank_before"], record["beta"], floor)
+            rows.append({
+                **{c: row[c] for c in ids}, **{k: v for k, v in record.items() if k != "min_dim_fraction"},
+                "rule_rank_low": low, "rule_rank_high": high,
+                "rank_rule_ok": int(low <= record["rank_chosen"] <= high),
+            })
+    return pd.DataFrame(rows, columns=columns)
+
+
 def stability_summary(stability: pd.DataFrame) -> pd.DataFrame:
     """First, minimum and final mean value per run and series (columns ``point``, ``epoch``, ``value``)."""
     means = stability[stability["layer"] == "mean"] if not stability.empty else stability
@@ -175,7 +238,11 @@ def final_table(finals: pd.DataFrame, plan: list[dict[str, Any]]) -> pd.DataFram
         for variant, fields in p.get("variants", {}).items()
     }
     out["forward"] = [forwards.get(key, "") for key in zip(out["experiment"], out["run_id"], strict=True)]
-    return out.drop(columns=[c for c in out.columns if c.startswith(("final_", "best_")) and "/" in c])
+    return out.drop(
+        columns=[
+            c for c in out.columns if c.startswith(("final_", "best_")) and ("/" in c or c.endswith(RANK_UPDATES))
+        ]
+    )
 
 
 def forward_mode(lowrank: dict[str, Any] | None) -> str:
@@ -307,18 +374,21 @@ def reference_stability(folder: Path) -> pd.DataFrame:
 def collect(
     csvs: list[Path], plan: list[dict[str, Any]], scale: str, references: Path, outputs: dict[str, Path]
 ) -> None:
-    """Write every output named in ``outputs`` (keys: final, curves, stability, stability_summary, status,
-    hparams, reference_autoformer, reference_stability)."""
+    """Write every output named in ``outputs`` (keys: final, curves, stability, rank_updates, stability_summary,
+    status, hparams, reference_autoformer, reference_stability)."""
     finals = [_read(p) for p in csvs if not p.stem.endswith("_curves")]
     curves = _concat([_read(p) for p in csvs if p.stem.endswith("_curves")], IDENTITY + ["epoch"])
     stability = tidy_stability(curves, series_names(plan))
     titles = {p["experiment"]: p["title"] for p in plan}
-    plain_curves = curves.drop(columns=[c for c in curves.columns if c.startswith(STABILITY_PREFIXES)])
+    plain_curves = curves.drop(
+        columns=[c for c in curves.columns if c.startswith(STABILITY_PREFIXES) or c == RANK_UPDATES]
+    )
     if not plain_curves.empty:
         plain_curves["title"] = plain_curves["experiment"].map(titles)
     write_csv(outputs["final"], final_table(_concat(finals, IDENTITY), plan))
     write_csv(outputs["curves"], plain_curves)
     write_csv(outputs["stability"], stability)
+    write_csv(outputs["rank_updates"], rank_updates(curves))
     write_csv(outputs["stability_summary"], stability_summary(stability))
     write_csv(outputs["status"], status_table(plan, scale))
     write_csv(outputs["hparams"], hparams_table(plan, scale))
@@ -345,8 +415,8 @@ def main(argv: list[str]) -> int:
         required=True,
         help="the vendored facts.yaml, af-192-mse.csv and af-720-mse.csv (resources/oialr)",
     )
-    outputs = ("final", "curves", "stability", "stability_summary", "status", "hparams", "reference_autoformer",
-               "reference_stability")
+    outputs = ("final", "curves", "stability", "rank_updates", "stability_summary", "status", "hparams",
+               "reference_autoformer", "reference_stability")
     for name in outputs:
         p_collect.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True)
     p_collect.add_argument(
