@@ -14,7 +14,7 @@ from typing import Any
 
 from alttrain.errors import UserError
 from alttrain.verification.published import load_published, referenced_experiments
-from alttrain.workflow.catalog import KnownExperiments
+from alttrain.workflow.catalog import KnownExperiments, rule_experiments
 from alttrain.workflow.sources import module_sources
 
 PAPER_SOURCES = ("numbers.tex", "includes.tex", "verification.tex")
@@ -51,12 +51,14 @@ def check_pipeline_csvs(rules) -> None:
 
 
 def producible_csvs(artifacts: dict[str, Any], runs: dict[str, Any]) -> set[tuple[str, str]]:
-    """(paper, CSV stem) pairs this scale's DAG can build."""
+    """(paper, CSV stem) pairs this scale's DAG can build: the figures' and tables' inputs, the training
+    experiments and the CSVs the papers' own steps write (``CSVS`` of :mod:`alttrain.pipelines.<paper>`)."""
     pairs = {(a.paper, Path(name).stem) for a in artifacts.values() for name in a.inputs}
     for key in runs:
         paper, experiment = key.split("/")[:2]
         pairs |= {(paper, experiment + suffix) for suffix in ("", "_curves", "_alignment")}
-    return pairs
+    papers = {paper for paper, _ in pairs}
+    return pairs | {(paper, name) for paper in papers for name in rule_experiments(paper)}
 
 
 def verification_csvs(
