@@ -175,12 +175,29 @@ F3_PLANTS = {
 }
 
 
-def _verify_f3(folder: Path) -> set[str]:
+def _train_runs(config: dict, folder: Path, wanted) -> list[Path]:
+    """Train the runs of ``config`` that ``wanted(run)`` selects, on the CPU, each in its own folder under
+    ``folder``; their summary.json paths."""
     from alttrain.config import RunConfig
     from alttrain.grids import training_runs
+    from alttrain.train import train
+
+    summaries = []
+    for key, run in training_runs(config).items():
+        if not wanted(run):
+            continue
+        cfg = RunConfig.from_dict({**run, "device": "cpu", "threads": 1})
+        run_folder = folder / key
+        run_folder.mkdir(parents=True)
+        (run_folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
+        train(cfg, run_folder, progress=False)
+        summaries.append(run_folder / "summary.json")
+    return summaries
+
+
+def _verify_f3(folder: Path) -> set[str]:
     from alttrain.pipelines.f3 import gap_reductions
     from alttrain.results import aggregate
-    from alttrain.train import train
     from alttrain.verification.checks import evaluate_claim
     from alttrain.verification.published import load_published
     from alttrain.workflow.catalog import scale_config
@@ -193,16 +210,10 @@ def _verify_f3(folder: Path) -> set[str]:
     rates = config["f3"]["learning_rates"]["mnist"]
     for method in ("bp", "drtp", "f3"):
         rates[method] *= 10
-    summaries = []
-    for key, run in training_runs(config).items():
-        if run["experiment"] != "classification" or run["method"]["name"] not in ("bp", "drtp", "f3"):
-            continue
-        cfg = RunConfig.from_dict({**run, "device": "cpu", "threads": 1})
-        run_folder = folder / key
-        run_folder.mkdir(parents=True)
-        (run_folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
-        train(cfg, run_folder, progress=False)
-        summaries.append(run_folder / "summary.json")
+    summaries = _train_runs(
+        config, folder, lambda run: run["experiment"] == "classification"
+        and run["method"]["name"] in ("bp", "drtp", "f3")
+    )
     final, _, _ = aggregate(summaries)
     frames = {"classification": final, "gap_reduction": gap_reductions({"classification": final}, "smoke")}
     failing = set()
@@ -247,27 +258,15 @@ OIALR_PLANTS = {"OIALR singular-value cutoff x 2": (_plant_double_cutoff, "oialr
 def _verify_oialr(folder: Path) -> set[str]:
     """The smoke scale's E1 OIALR run (tiny ViT, 500 MNIST-5k images, 2 epochs, 3 rank checks), verified by
     the oialr claims on its truncation records."""
-    from alttrain.config import RunConfig
-    from alttrain.grids import training_runs
     from alttrain.pipelines.oialr import rank_updates
     from alttrain.results import aggregate
-    from alttrain.train import train
     from alttrain.verification.checks import evaluate_claim
     from alttrain.verification.published import load_published
     from alttrain.workflow.catalog import scale_config
 
     config = scale_config("smoke")
     config["papers"] = ["oialr"]
-    summaries = []
-    for key, run in training_runs(config).items():
-        if run["experiment"] != "e1_vit" or run["run_id"] != "oialr":
-            continue
-        cfg = RunConfig.from_dict({**run, "device": "cpu", "threads": 1})
-        run_folder = folder / key
-        run_folder.mkdir(parents=True)
-        (run_folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
-        train(cfg, run_folder, progress=False)
-        summaries.append(run_folder / "summary.json")
+    summaries = _train_runs(config, folder, lambda run: run["experiment"] == "e1_vit" and run["run_id"] == "oialr")
     assert summaries, "the smoke scale has no e1_vit oialr run"
     frame = rank_updates(aggregate(summaries)[1])
     failing = set()
