@@ -323,6 +323,18 @@ def test_keep_first_and_keep_last_layers():
     )
 
 
+def _resumed(saved, spec, optimizer_class):
+    """A fresh MLP, optimizer and controller loaded from ``saved`` = (controller, model, optimizer) state dicts,
+    in the order a checkpoint restores them."""
+    model = _mlp((12, 40, 40, 10))
+    optimizer = optimizer_class(model.parameters(), lr=1e-2)
+    controller = build_controller(model, spec, optimizer)
+    controller.load_state_dict(saved[0])
+    model.load_state_dict(saved[1])
+    optimizer.load_state_dict(saved[2])
+    return model, optimizer, controller
+
+
 def test_resume_rebuilds_low_rank_layers_and_optimizer_state():
     spec = {"delay": 2, "stability_frequency": 2, "sigma_cutoff_fraction": 0.6, "keep_last_layer": False}
     model = _mlp((12, 40, 40, 10))
@@ -332,12 +344,7 @@ def test_resume_rebuilds_low_rank_layers_and_optimizer_state():
     # a deep copy, as a checkpoint file is (optimizer.state_dict() returns the live state tensors)
     saved = copy.deepcopy((controller.state_dict(), model.state_dict(), optimizer.state_dict()))
     assert any(k < 12 for k in saved[0]["ranks"].values()), "the run truncated before the checkpoint"
-    resumed_model = _mlp((12, 40, 40, 10))
-    resumed_optimizer = torch.optim.AdamW(resumed_model.parameters(), lr=1e-2)
-    resumed = build_controller(resumed_model, spec, resumed_optimizer)
-    resumed.load_state_dict(saved[0])
-    resumed_model.load_state_dict(saved[1])
-    resumed_optimizer.load_state_dict(saved[2])
+    resumed_model, resumed_optimizer, resumed = _resumed(saved, spec, torch.optim.AdamW)
     _train_steps(model, optimizer, 4, controller, start=6)
     _train_steps(resumed_model, resumed_optimizer, 4, resumed, start=6)
     x = torch.randn(7, 12)
@@ -576,12 +583,7 @@ def test_freeze_converted_biases_survives_a_resume():
     controller = build_controller(model, spec, optimizer)
     _train_steps(model, optimizer, 5, controller)
     saved = copy.deepcopy((controller.state_dict(), model.state_dict(), optimizer.state_dict()))
-    resumed_model = _mlp((12, 40, 40, 10))
-    resumed_optimizer = torch.optim.Adam(resumed_model.parameters(), lr=1e-2)
-    resumed = build_controller(resumed_model, spec, resumed_optimizer)
-    resumed.load_state_dict(saved[0])
-    resumed_model.load_state_dict(saved[1])
-    resumed_optimizer.load_state_dict(saved[2])
+    resumed_model, resumed_optimizer, resumed = _resumed(saved, spec, torch.optim.Adam)
     _train_steps(model, optimizer, 4, controller, start=6)
     _train_steps(resumed_model, resumed_optimizer, 4, resumed, start=6)
     x = torch.randn(7, 12)
